@@ -1,0 +1,91 @@
+"""Assertions for suites: they say what was checked and how far off the answer was, never the expected values.
+
+Every check first verifies what came back over the wire: a plain `torch.Tensor` (the wire rebuilds tensors,
+so no subclass can arrive), the dtype and the shape, then the values. Failures raise `GradeFailure`, whose
+message is the whole feedback a student sees for that test.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+
+class GradeFailure(AssertionError):
+    """A check failed; the message is shown to the student as it is."""
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    name = getattr(value, "type_name", None)
+    return f"an object of type {name}" if name else f"a value of type {type(value).__name__}"
+
+
+def expect_tensor(got: Any, *, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype | None = None,
+                  what: str) -> torch.Tensor:
+    """`got` must be a tensor of `shape` (and `dtype` when given)."""
+    if type(got) is not torch.Tensor:
+        raise GradeFailure(f"{what}: expected a tensor of shape {tuple(shape)}, got {_describe(got)}")
+    if tuple(got.shape) != tuple(shape):
+        raise GradeFailure(f"{what}: expected shape {tuple(shape)}, got shape {tuple(got.shape)}")
+    if dtype is not None and got.dtype != dtype:
+        raise GradeFailure(f"{what}: expected dtype {dtype}, got {got.dtype}")
+    return got
+
+
+def expect_close(got: Any, expected: torch.Tensor, *, what: str, atol: float, rtol: float = 0.0,
+                 mask: torch.Tensor | None = None, dtype: torch.dtype | None = None) -> None:
+    """Element-wise |got - expected| <= atol + rtol * |expected| (where `mask` is True, if given).
+
+    `dtype` defaults to the expected tensor's dtype. Non-finite values must match exactly in position.
+    """
+    got = expect_tensor(got, shape=expected.shape, dtype=dtype or expected.dtype, what=what)
+    got64, exp64 = got.double(), expected.double()
+    if mask is not None:
+        mask = mask.expand_as(exp64)
+        got64, exp64 = got64[mask], exp64[mask]
+    finite = torch.isfinite(exp64)
+    if not torch.equal(torch.isfinite(got64), finite):
+        bad = int((torch.isfinite(got64) != finite).sum())
+        raise GradeFailure(f"{what}: {bad} of {exp64.numel()} values are NaN/inf where they should not be "
+                           f"(or finite where they should not be), shape {tuple(expected.shape)}")
+    if not torch.equal(got64[~finite], exp64[~finite]):
+        raise GradeFailure(f"{what}: infinite values have the wrong sign, shape {tuple(expected.shape)}")
+    err = (got64[finite] - exp64[finite]).abs()
+    bound = atol + rtol * exp64[finite].abs()
+    over = err > bound
+    if bool(over.any()):
+        raise GradeFailure(
+            f"{what}: shape {tuple(expected.shape)}, {int(over.sum())} of {err.numel()} values off; "
+            f"max abs error {float(err.max()):.3g} (allowed {atol:g}" + (f" + {rtol:g}*|expected|)" if rtol else ")")
+        )
+
+
+def expect_equal(got: Any, expected: torch.Tensor, *, what: str) -> None:
+    """Exact equality of integer or boolean tensors (token ids, masks)."""
+    got = expect_tensor(got, shape=expected.shape, dtype=expected.dtype, what=what)
+    if not torch.equal(got, expected):
+        wrong = int((got != expected).sum())
+        raise GradeFailure(f"{what}: shape {tuple(expected.shape)}, {wrong} of {expected.numel()} entries differ")
+
+
+def expect_scalar(got: Any, expected: float, *, what: str, atol: float, rtol: float = 0.0) -> float:
+    """A Python number or a 0-d tensor close to `expected`; returns it as float."""
+    if type(got) is torch.Tensor and got.dim() == 0:
+        value = float(got)
+    elif isinstance(got, int | float) and not isinstance(got, bool):
+        value = float(got)
+    else:
+        raise GradeFailure(f"{what}: expected a number or a 0-d tensor, got {_describe(got)}")
+    if not abs(value - expected) <= atol + rtol * abs(expected):
+        raise GradeFailure(f"{what}: off by {abs(value - expected):.3g} (allowed {atol:g}"
+                           + (f" + {rtol:g}*|expected|)" if rtol else ")"))
+    return value
+
+
+def expect(condition: bool, message: str) -> None:
+    """A plain condition with the message to show when it fails."""
+    if not condition:
+        raise GradeFailure(message)

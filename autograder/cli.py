@@ -1,0 +1,231 @@
+"""The `llmkit` command line (also `python -m autograder`).
+
+    llmkit start A [--dir DIR]                 copy the starter of assignment A into a workspace
+    llmkit check A [PATH] [--hidden]           self-check: public tests (or the hidden suite, where present)
+    llmkit submit A [PATH] [--out FILE]        validate and zip a submission
+    llmkit grade A SUBMISSION... --out DIR     grade a class: results.json, feedback.md, gradebook.csv
+    llmkit build [--check]                     regenerate starter/ from solutions/
+    llmkit release --out DIR                   the student bundle: no solutions, no hidden suites
+    llmkit export gradescope A --out FILE.zip  an autograder bundle for Gradescope
+
+Errors in what the user asked for are one line on stderr and exit code 2; never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import time
+from pathlib import Path
+
+from autograder.errors import KitError
+
+
+def _course():
+    from autograder.course import load_course
+
+    return load_course()
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    course = _course()
+    assignment = course.resolve(args.assignment)
+    dest = Path(args.dir) if args.dir else Path("work") / assignment.folder
+    if dest.exists():
+        raise KitError(f"{dest} already exists; nothing was copied, so your work there is untouched "
+                       f"(use --dir to start a fresh copy elsewhere)")
+    starter = course.root / "starter" / assignment.folder
+    if not starter.is_dir():
+        raise KitError(f"no starter for {assignment.folder} at {starter}")
+    shutil.copytree(starter, dest, ignore=shutil.ignore_patterns("__pycache__"))
+    handout = course.root / "assignments" / assignment.folder
+    if handout.is_dir():
+        for item in handout.iterdir():
+            if item.name.startswith((".", "__")) or (dest / item.name).exists():
+                continue
+            if item.is_dir():
+                shutil.copytree(item, dest / item.name)
+            else:
+                shutil.copy2(item, dest / item.name)
+    print(f"Started {assignment.id} ({assignment.title}) in {dest}")
+    print(f"Read {dest / 'README.md'}, then check your work with: llmkit check {assignment.id}")
+    return 0
+
+
+def _workspace(assignment, path: str | None) -> Path:
+    if path:
+        chosen = Path(path)
+    else:
+        default = Path("work") / assignment.folder
+        here = Path.cwd()
+        chosen = here if all((here / m).exists() for m in assignment.modules) else default
+    if not chosen.exists():
+        raise KitError(f"{chosen} does not exist (run `llmkit start {assignment.id}` first, or give a PATH)")
+    return chosen
+
+
+def _print_table(report, show_output: bool = True) -> None:
+    from autograder.results import summary_lines
+
+    for line in summary_lines(report):
+        print(line)
+    width = max([len(t.name) for t in report.tests] + [10])
+    width = min(width, 80)
+    for t in report.tests:
+        mark = "PASS" if t.status == "passed" else "FAIL"
+        print(f"  {mark}  {t.name[:width]:<{width}}  {t.score:g}/{t.max_score:g}")
+    print(f"\nScore: {report.score:g} / {report.max_score:g}   ({report.suite} tests, seed {report.seed}, "
+          f"{report.execution_time:.1f} s)")
+    failures = [t for t in report.tests if t.status != "passed"]
+    if failures and show_output:
+        print("\nWhat to fix:")
+        for t in failures:
+            print(f"\n- {t.name}\n    " + "\n    ".join((t.output or "failed").strip().splitlines()[:25]))
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from autograder.runner import grade_batch
+
+    course = _course()
+    assignment = course.resolve(args.assignment)
+    workspace = _workspace(assignment, args.path)
+    print(f"Checking {workspace} against the {'hidden' if args.hidden else 'public'} tests of {assignment.id}...")
+    (report,) = grade_batch(assignment, [workspace], None, hidden=args.hidden, jobs=1)
+    _print_table(report)
+    return 0
+
+
+def cmd_submit(args: argparse.Namespace) -> int:
+    from autograder.staging import make_submission_zip
+
+    course = _course()
+    assignment = course.resolve(args.assignment)
+    workspace = _workspace(assignment, args.path)
+    out = Path(args.out) if args.out else Path(f"{assignment.folder}-submission.zip")
+    zipped = make_submission_zip(workspace, assignment, out)
+    print(f"Wrote {zipped}: {', '.join(assignment.modules)}. Upload this file.")
+    return 0
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.runner import grade_batch
+
+    course = _course()
+    assignment = course.resolve(args.assignment)
+    submissions = [Path(s) for s in args.submissions]
+    missing = [str(s) for s in submissions if not s.exists()]
+    if missing:
+        raise KitError(f"no such submission: {', '.join(missing)}")
+    out = Path(args.out)
+    start = time.monotonic()
+
+    def progress(done: int, total: int, report) -> None:
+        state = f"error: {report.error}" if report.error else f"{report.score:g}/{report.max_score:g}"
+        print(f"[{done}/{total}] {report.name}: {state} ({report.execution_time:.1f} s)", flush=True)
+
+    reports = grade_batch(assignment, submissions, out, hidden=not args.public, jobs=args.jobs,
+                          fail_fast=args.fail_fast, progress=progress)
+    elapsed = time.monotonic() - start
+    errors = sum(1 for r in reports if r.error)
+    print(f"Graded {len(reports)} submission(s) in {elapsed:.1f} s ({errors} with errors); "
+          f"results in {out}/<name>/results.json, gradebook in {out / 'gradebook.csv'}")
+    return 0
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    from autograder.build import build
+    from autograder.course import kit_root
+
+    root = kit_root()
+    changed = build(root, check=args.check)
+    if args.check:
+        if changed:
+            names = ", ".join(str(p.relative_to(root)) for p in changed)
+            raise KitError(f"starter/ is out of date with solutions/ ({names}); run `llmkit build`")
+        print("starter/ is in sync with solutions/")
+    else:
+        print(f"Wrote {len(changed)} file(s) under starter/")
+    return 0
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    from autograder.release import make_release
+
+    out = make_release(Path(args.out))
+    print(f"Wrote the student release to {out}")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from autograder.exporters.gradescope import export_gradescope
+
+    assignment = _course().resolve(args.assignment)
+    out = export_gradescope(assignment, Path(args.out))
+    print(f"Wrote the Gradescope autograder bundle {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="llmkit", description="A graded course kit on large language models.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("start", help="copy an assignment's starter into a workspace")
+    p.add_argument("assignment", help="a3 or a3_attention")
+    p.add_argument("--dir", help="the workspace folder (default work/<assignment folder>)")
+    p.set_defaults(func=cmd_start)
+
+    p = sub.add_parser("check", help="run the public tests (or --hidden) on your work")
+    p.add_argument("assignment")
+    p.add_argument("path", nargs="?", help="your workspace (default: here, or work/<assignment folder>)")
+    p.add_argument("--hidden", action="store_true", help="run the hidden suite (needs the full kit)")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("submit", help="validate your work and zip it for upload")
+    p.add_argument("assignment")
+    p.add_argument("path", nargs="?")
+    p.add_argument("--out", help="the zip to write (default <assignment folder>-submission.zip)")
+    p.set_defaults(func=cmd_submit)
+
+    p = sub.add_parser("grade", help="grade submissions (folders, .zip files or notebooks)")
+    p.add_argument("assignment")
+    p.add_argument("submissions", nargs="+", metavar="SUBMISSION")
+    p.add_argument("--out", required=True, help="folder for results.json files and gradebook.csv")
+    p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
+    p.add_argument("--public", action="store_true", help="grade with the public tests instead")
+    p.add_argument("--fail-fast", action="store_true", help="stop each submission at its first lost point")
+    p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("build", help="regenerate starter/ from solutions/")
+    p.add_argument("--check", action="store_true", help="fail if the checked-in starter is out of date")
+    p.set_defaults(func=cmd_build)
+
+    p = sub.add_parser("release", help="write the student bundle (no solutions, no hidden suites)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("export", help="export an autograder bundle")
+    p.add_argument("target", choices=["gradescope"])
+    p.add_argument("assignment")
+    p.add_argument("--out", required=True, help="the .zip to write")
+    p.set_defaults(func=cmd_export)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "jobs", 1) < 1:
+        print("llmkit: error: --jobs must be at least 1", file=sys.stderr)
+        return 2
+    try:
+        return args.func(args)
+    except KitError as exc:
+        print(f"llmkit: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("llmkit: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

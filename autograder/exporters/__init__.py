@@ -1,0 +1,1 @@
+"""Bundles of the kit for other grading platforms."""

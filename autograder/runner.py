@@ -1,0 +1,271 @@
+"""Grading runs: one submission (`grade_one`) or a batch of them (`grade_batch`).
+
+The trusted process imports torch, pytest and the suite's own imports once, starts the worker fork server,
+then grades each submission in a forked child of itself (so a submission costs a fork, not an interpreter
+start). Each child runs the suite with `GradingPlugin`, writes the submission's results and exits. With
+``jobs > 1`` several children run at once. A child that crashes or overruns its time is reported as a
+grading error for that submission alone; the batch goes on.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import logging
+import os
+import shutil
+import signal
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import pytest
+
+from autograder import results
+from autograder.client import Limits, Submission, Zygote
+from autograder.course import Assignment, kit_root
+from autograder.errors import KitError
+from autograder.plugin import GradingContext, GradingPlugin, TestResult, derive_seed
+from autograder.staging import Staged, stage
+
+
+@dataclass
+class Report:
+    """The grade of one submission."""
+
+    name: str
+    source: str
+    assignment: str
+    suite: str
+    score: float = 0.0
+    max_score: float = 0.0
+    tests: list[TestResult] = field(default_factory=list)
+    seed: int | None = None
+    digest: str = ""
+    problems: list[str] = field(default_factory=list)
+    error: str = ""
+    sandbox: list[str] = field(default_factory=list)
+    output: str = ""
+    execution_time: float = 0.0
+
+    def to_json(self) -> dict:
+        data = asdict(self)
+        data["tests"] = [asdict(t) for t in self.tests]
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict) -> Report:
+        tests = [TestResult(**t) for t in data.pop("tests", [])]
+        return cls(**data, tests=tests)
+
+
+def suite_dir(assignment: Assignment, hidden: bool) -> Path:
+    """The hidden suite (trusted side only) or the public tests of an assignment."""
+    root = kit_root()
+    path = (root / "autograder" / "suites" if hidden else root / "tests" / "public") / assignment.folder
+    if not path.is_dir() or not any(path.glob("test_*.py")):
+        kind = "hidden suite" if hidden else "public tests"
+        extra = " (the hidden suites are not part of a student release)" if hidden else ""
+        raise KitError(f"no {kind} for {assignment.folder} at {path}{extra}")
+    return path
+
+
+def limits_for(assignment: Assignment) -> Limits:
+    return Limits(call_timeout=assignment.call_timeout, cpu_seconds=assignment.time_limit,
+                  memory_mb=assignment.memory_limit_mb)
+
+
+def _pytest_args(suite: Path, fail_fast: bool, collect_only: bool = False) -> list[str]:
+    args = [str(suite), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
+            "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
+            "--assert=plain", "--import-mode=importlib", f"--rootdir={suite}", f"--confcutdir={suite}",
+            "-o", "addopts=", "-o", "python_files=test_*.py", "-W", "ignore::DeprecationWarning"]
+    if fail_fast:
+        args.append("-x")
+    if collect_only:
+        args.append("--collect-only")
+    return args
+
+
+@contextlib.contextmanager
+def _quiet() -> Iterator[None]:
+    """pytest's own terminal output is not the report: send it nowhere."""
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+        yield
+
+
+def prewarm(suite: Path) -> None:
+    """Import the suite (and what it imports) once in the parent, so forked children start warm."""
+    with _quiet():
+        pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[])
+
+
+def run_suite(staged: Staged, source: str, assignment: Assignment, suite: Path, zygote: Zygote, *, hidden: bool,
+              fail_fast: bool = False) -> Report:
+    """Grade one staged submission in this process."""
+    start = time.monotonic()
+    seed = derive_seed(assignment.folder, staged.digest)
+    report = Report(name=staged.name, source=source, assignment=assignment.folder,
+                    suite="hidden" if hidden else "public", seed=seed, digest=staged.digest,
+                    problems=list(staged.problems))
+    limits = limits_for(assignment)
+    submission = Submission(zygote, staged.path, limits, deadline=start + assignment.time_limit)
+    context = GradingContext(submission=submission, seed=seed)
+    try:
+        with _quiet():
+            code = pytest.main(_pytest_args(suite, fail_fast), plugins=[GradingPlugin(context)])
+        if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
+            report.error = f"the test suite could not run (pytest exit code {int(code)})"
+    finally:
+        report.sandbox = submission.layers
+        report.output = submission.output()
+        submission.close()
+    for result in context.results.values():
+        if result.status == "pending":
+            result.status = "failed"
+            result.output = "not run: grading stopped at the first lost point" if fail_fast else "not run"
+        report.tests.append(result)
+    report.max_score = sum(t.max_score for t in report.tests)
+    report.score = 0.0 if report.error else sum(t.score for t in report.tests)
+    report.execution_time = time.monotonic() - start
+    return report
+
+
+def _error_report(name: str, source: str, assignment: Assignment, hidden: bool, error: str) -> Report:
+    return Report(name=name, source=source, assignment=assignment.folder, suite="hidden" if hidden else "public",
+                  error=error)
+
+
+def _unique_names(submissions: list[Path]) -> list[str]:
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for path in submissions:
+        base = path.name
+        for suffix in (".zip", ".ipynb"):
+            base = base.removesuffix(suffix)
+        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in base).strip("._") or "submission"
+        count = seen.get(base, 0)
+        seen[base] = count + 1
+        names.append(base if count == 0 else f"{base}-{count + 1}")
+    return names
+
+
+def grade_batch(assignment: Assignment, submissions: list[Path], out: Path | None, *, hidden: bool = True,
+                jobs: int = 1, fail_fast: bool = False,
+                progress: Callable[[int, int, Report], None] | None = None) -> list[Report]:
+    """Grade every submission; write `out/<name>/results.json`, feedback and `out/gradebook.csv` when
+    `out` is given. Never raises for a bad submission: its report carries the error instead."""
+    suite = suite_dir(assignment, hidden)
+    names = _unique_names(submissions)
+    stage_root = Path(tempfile.mkdtemp(prefix="llmkit-stage-"))
+    os.chmod(stage_root, 0o711)
+    hidden_paths = [kit_root(), Path(__file__).resolve().parent]
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        hidden_paths.append(out.resolve())
+    reports: dict[int, Report] = {}
+    pending: list[tuple[int, Staged, str]] = []
+    try:
+        for index, (path, name) in enumerate(zip(submissions, names, strict=True)):
+            try:
+                staged = stage(path, assignment, stage_root / name)
+                staged.name = name
+                pending.append((index, staged, str(path)))
+            except KitError as exc:
+                reports[index] = _error_report(name, str(path), assignment, hidden, str(exc))
+                _finish(reports[index], out, assignment, progress, len(reports), len(submissions))
+        if pending:
+            with Zygote(hidden=hidden_paths) as zygote:
+                prewarm(suite)
+                _run_children(pending, assignment, suite, zygote, out, reports, hidden=hidden, jobs=jobs,
+                              fail_fast=fail_fast, progress=progress, total=len(submissions))
+    finally:
+        shutil.rmtree(stage_root, ignore_errors=True)
+    ordered = [reports[i] for i in range(len(submissions))]
+    if out is not None:
+        results.write_gradebook(out / "gradebook.csv", ordered)
+    return ordered
+
+
+def _finish(report: Report, out: Path | None, assignment: Assignment,
+            progress: Callable[[int, int, Report], None] | None, done: int, total: int) -> None:
+    if out is not None:
+        results.write_submission(out / report.name, report, assignment)
+    if progress is not None:
+        progress(done, total, report)
+
+
+def _run_children(pending: list[tuple[int, Staged, str]], assignment: Assignment, suite: Path, zygote: Zygote,
+                  out: Path | None, reports: dict[int, Report], *, hidden: bool, jobs: int, fail_fast: bool,
+                  progress: Callable[[int, int, Report], None] | None, total: int) -> None:
+    """Fork one trusted child per submission, at most `jobs` at a time, each with a wall-clock limit."""
+    channel = Path(tempfile.mkdtemp(prefix="llmkit-reports-"))
+    running: dict[int, tuple[int, Staged, str, float]] = {}  # pid -> (index, staged, source, deadline)
+    queue = list(pending)
+    wall_limit = assignment.time_limit * 1.5 + 60
+    try:
+        while queue or running:
+            while queue and len(running) < max(1, jobs):
+                index, staged, source = queue.pop(0)
+                pid = _fork_child(staged, source, assignment, suite, zygote, channel / f"{index}.json",
+                                  hidden=hidden, fail_fast=fail_fast, threads=1 if jobs > 1 else 2)
+                running[pid] = (index, staged, source, time.monotonic() + wall_limit)
+            pid, status = os.waitpid(-1, os.WNOHANG)
+            if pid == 0:
+                now = time.monotonic()
+                for child, (_, _, _, deadline) in list(running.items()):
+                    if now > deadline:
+                        os.kill(child, signal.SIGKILL)
+                time.sleep(0.01)
+                continue
+            if pid not in running:
+                continue
+            index, staged, source, _ = running.pop(pid)
+            reports[index] = _collect(channel / f"{index}.json", staged, source, assignment, hidden, status)
+            _finish(reports[index], out, assignment, progress, len(reports), total)
+    finally:
+        for child in running:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(child, signal.SIGKILL)
+        shutil.rmtree(channel, ignore_errors=True)
+
+
+def _fork_child(staged: Staged, source: str, assignment: Assignment, suite: Path, zygote: Zygote, report_path: Path, *,
+                hidden: bool, fail_fast: bool, threads: int) -> int:
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid != 0:
+        return pid
+    code = 1
+    try:
+        import torch
+
+        torch.set_num_threads(threads)
+        logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
+        report = run_suite(staged, source, assignment, suite, zygote, hidden=hidden, fail_fast=fail_fast)
+        tmp = report_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(report.to_json()))
+        tmp.rename(report_path)
+        code = 0
+    except BaseException:  # noqa: BLE001 - a forked child must never return into the parent's loop
+        logging.getLogger("llmkit.grader").exception("grading %s failed", staged.name)
+    finally:
+        os._exit(code)
+
+
+def _collect(path: Path, staged: Staged, source: str, assignment: Assignment, hidden: bool, status: int) -> Report:
+    if path.exists():
+        try:
+            return Report.from_json(json.loads(path.read_text()))
+        except (ValueError, TypeError):
+            pass
+    code = os.waitstatus_to_exitcode(status)
+    why = "it ran past the time limit" if code == -signal.SIGKILL else f"exit code {code}"
+    report = _error_report(staged.name, source, assignment, hidden, f"grading did not finish ({why})")
+    report.digest = staged.digest
+    return report

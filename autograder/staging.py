@@ -1,0 +1,504 @@
+"""Turning a submission into a clean folder of modules, without running any of it.
+
+A submission is one of:
+
+- a folder: its top-level ``*.py`` files are taken;
+- a ``.zip``: its ``*.py`` files at the top level, or inside one single top folder (what zipping a folder
+  gives); ``__MACOSX``, ``__pycache__`` and hidden entries are ignored;
+- a notebook (``.ipynb``): its code cells, in order, become one module ``_notebook.py``, and every module the
+  assignment expects (``attention.py``, ...) is written as ``from _notebook import *``. A notebook therefore
+  defines everything in one namespace, and its top-level code runs when the submission is imported: keep
+  slow experiments out of it, or under ``if __name__ == "__main__":``. IPython-only lines (``%magic``,
+  ``!shell``, ``?help``) are commented out.
+
+:func:`stage` copies the modules into a fresh folder, world-readable so that an unprivileged worker can import
+them, and reports what is wrong with them (missing modules, syntax errors, text that is not UTF-8) without
+raising. Unsafe or oversized input (zip members escaping the folder, symbolic links, too many or too large
+files, a corrupt archive) raises :class:`SubmissionError` instead. This side never imports, executes or
+compiles submitted code: the only analysis is ``ast.parse``.
+
+:func:`make_submission_zip` is the student's side of the same contract: it validates a workspace and zips
+exactly the assignment's modules.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import json
+import os
+import re
+import stat
+import tempfile
+import unicodedata
+import zipfile
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from autograder.course import Assignment
+from autograder.errors import SubmissionError
+
+MAX_MEMBERS = 200
+MAX_TOTAL_BYTES = 20 * 1024 * 1024
+MAX_MODULE_BYTES = 1024 * 1024
+MAX_NOTEBOOK_BYTES = MAX_TOTAL_BYTES
+
+NOTEBOOK_MODULE = "_notebook.py"
+ZIP_COMMENT = b"llmkit submission"
+_MODULE_NAME = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*\.py")
+_IGNORED_PARTS = ("__MACOSX", "__pycache__")
+# cell magics whose body is Python; the body of any other (%%bash, %%html, ...) is commented out
+_PYTHON_CELL_MAGICS = {"time", "timeit", "capture", "prun", "writefile"}
+_IPYTHON_HELP = re.compile(r"\s*[A-Za-z_][\w.]*\?{1,2}\s*")
+
+
+@dataclass
+class Staged:
+    """A staged submission.
+
+    ``name`` is a filesystem-safe name derived from the submission (the caller makes it unique, see
+    :func:`unique_name`), ``path`` the folder holding the modules, ``files`` each staged file's sha256,
+    ``digest`` one sha256 over all staged ``.py`` files (names and contents; the same files give the same
+    digest whatever their packaging), ``problems`` what is wrong with the submission, in plain words.
+    """
+
+    name: str
+    path: Path
+    files: dict[str, str] = field(default_factory=dict)
+    digest: str = ""
+    problems: list[str] = field(default_factory=list)
+
+
+def submission_name(submission: Path) -> str:
+    """A filesystem-safe name for a submission's output folder: ``Jöe Doe.zip`` -> ``Joe_Doe``."""
+    path = Path(submission)
+    base = path.resolve().name if path.name in ("", ".", "..") else path.name
+    if path.suffix.lower() in (".zip", ".ipynb"):
+        base = base[: -len(path.suffix)]
+    ascii_base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_base).strip("._-")
+    return safe[:80] or "submission"
+
+
+def unique_name(name: str, taken: set[str]) -> str:
+    """``name``, else ``name-2``, ``name-3``, ...: the first not in ``taken``, which it is added to."""
+    candidate, n = name, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{name}-{n}"
+    taken.add(candidate)
+    return candidate
+
+
+def stage(submission: Path, assignment: Assignment, dest: Path) -> Staged:
+    """Copy the modules of ``submission`` into the new folder ``dest`` and validate them.
+
+    ``dest`` must not exist yet or be empty, and must not lie inside the submission. The submission itself is
+    only read. Raises :class:`SubmissionError` for input that is unsafe or cannot be read at all.
+    """
+    submission, dest = Path(submission), Path(dest)
+    files, problems = _read_submission(submission, assignment)
+    _prepare_dest(dest, submission)
+    for name, data in files.items():
+        _write_file(dest / name, data)
+    problems += _validate(files, assignment)
+    return Staged(
+        name=submission_name(submission),
+        path=dest,
+        files={name: hashlib.sha256(data).hexdigest() for name, data in sorted(files.items())},
+        digest=_digest(files),
+        problems=problems,
+    )
+
+
+def make_submission_zip(workspace: Path, assignment: Assignment, out: Path | None = None) -> Path:
+    """Validate a student's workspace and zip exactly the assignment's modules.
+
+    ``out`` is the zip file to write, or a folder to write ``<folder>-submission.zip`` into; by default the
+    zip goes beside the workspace. An existing file is replaced only if it is an earlier zip made by this
+    function, so nothing else can be overwritten. Raises :class:`KitError` listing the problems when a
+    module is missing, is not UTF-8, does not parse, or imports a module of the workspace that would not be
+    submitted.
+    """
+    workspace = Path(workspace)
+    if not assignment.modules:
+        raise SubmissionError(f"{assignment.id} lists no modules to submit in course.yml")
+    if not workspace.is_dir():
+        raise SubmissionError(f"{workspace} is not a folder")
+    files: dict[str, bytes] = {}
+    problems: list[str] = []
+    for module in assignment.modules:
+        path = workspace / module
+        if path.is_file():
+            files[module] = _read_capped(path, module, follow_symlinks=True)  # the student's own files
+    problems += _validate(files, assignment)
+    problems += _unsubmitted_imports(files, workspace, assignment)
+    if problems:
+        raise SubmissionError(f"{workspace} is not ready to submit: " + "; ".join(problems))
+    target = _zip_target(workspace, assignment, out)
+    _write_zip(target, files, assignment)
+    return target
+
+
+# --------------------------------------------------------------------------------------------------------
+# Reading the three kinds of submission
+
+
+def _read_submission(submission: Path, assignment: Assignment) -> tuple[dict[str, bytes], list[str]]:
+    """The files to stage (name -> bytes) and the problems noticed while reading them."""
+    if submission.is_symlink():
+        raise SubmissionError(f"{submission}: symbolic links are not accepted as submissions")
+    if submission.is_dir():
+        return _read_folder(submission)
+    if not submission.is_file():
+        raise SubmissionError(f"{submission}: no such file or folder")
+    suffix = submission.suffix.lower()
+    if suffix == ".zip":
+        return _read_zip(submission)
+    if suffix == ".ipynb":
+        return _read_notebook(submission, assignment)
+    raise SubmissionError(f"{submission}: a submission is a folder, a .zip or a .ipynb notebook")
+
+
+def _read_folder(folder: Path) -> tuple[dict[str, bytes], list[str]]:
+    files: dict[str, bytes] = {}
+    problems: list[str] = []
+    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+        if not entry.name.endswith(".py") or entry.name.startswith("."):
+            continue
+        if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
+            raise SubmissionError(
+                f"{folder}: {entry.name} is not a regular file (symbolic links are not accepted)"
+            )
+        if not _MODULE_NAME.fullmatch(entry.name):
+            problems.append(f"ignored {entry.name!r}: not a valid module file name")
+            continue
+        files[entry.name] = _read_capped(Path(entry.path), f"{folder.name}/{entry.name}")
+        _check_totals(folder, files)
+    return files, problems
+
+
+def _read_capped(path: Path, label: str, follow_symlinks: bool = False) -> bytes:
+    """The bytes of a regular file, refusing special files, files over the size cap and (by default) links."""
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+    if not follow_symlinks:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        raise SubmissionError(f"{label}: cannot be read ({exc.strerror})") from None
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise SubmissionError(f"{label}: not a regular file")
+        data = handle.read(MAX_MODULE_BYTES + 1)
+    if len(data) > MAX_MODULE_BYTES:
+        raise SubmissionError(f"{label}: larger than {MAX_MODULE_BYTES // 1024} KB")
+    return data
+
+
+def _check_totals(where: Path, files: dict[str, bytes]) -> None:
+    if len(files) > MAX_MEMBERS:
+        raise SubmissionError(f"{where}: more than {MAX_MEMBERS} files")
+    if sum(len(data) for data in files.values()) > MAX_TOTAL_BYTES:
+        raise SubmissionError(f"{where}: more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB in all")
+
+
+def _read_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = _checked_members(path, archive)
+            chosen, problems = _choose_modules(path, members)
+            files = {name: _read_member(path, archive, info) for name, info in chosen.items()}
+    except SubmissionError:
+        raise
+    except (
+        zipfile.BadZipFile,
+        zipfile.LargeZipFile,
+        zlib.error,
+        OSError,
+        EOFError,
+        ValueError,
+        NotImplementedError,
+        RuntimeError,
+    ) as exc:
+        raise SubmissionError(f"{path}: not a valid zip file ({exc})") from None
+    return files, problems
+
+
+def _checked_members(path: Path, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+    """All members, after refusing archives that are too large or hold unsafe entries."""
+    members = archive.infolist()
+    if len(members) > MAX_MEMBERS:
+        raise SubmissionError(f"{path}: more than {MAX_MEMBERS} entries in the zip")
+    if sum(info.file_size for info in members) > MAX_TOTAL_BYTES:
+        raise SubmissionError(f"{path}: more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB once unpacked")
+    seen: set[str] = set()
+    for info in members:
+        name = info.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) or ".." in parts or "\0" in name:
+            raise SubmissionError(f"{path}: unsafe entry {name!r} (absolute path or '..')")
+        if stat.S_ISLNK(info.external_attr >> 16):
+            raise SubmissionError(f"{path}: entry {name!r} is a symbolic link")
+        if info.flag_bits & 0x1:
+            raise SubmissionError(f"{path}: entry {name!r} is encrypted")
+        if name in seen:
+            raise SubmissionError(f"{path}: entry {name!r} appears twice")
+        seen.add(name)
+    return members
+
+
+def _choose_modules(
+    path: Path, members: list[zipfile.ZipInfo]
+) -> tuple[dict[str, zipfile.ZipInfo], list[str]]:
+    """The ``.py`` members to stage: at the top level, else inside one single top folder."""
+    sources: dict[PurePosixPath, zipfile.ZipInfo] = {}
+    for info in members:
+        member = PurePosixPath(info.filename.replace("\\", "/"))
+        if info.is_dir() or member.suffix != ".py" or any(_ignored_part(part) for part in member.parts):
+            continue
+        sources[member] = info
+    top_level = {p: i for p, i in sources.items() if len(p.parts) == 1}
+    folders = {p.parts[0] for p in sources if len(p.parts) == 2}
+    if not top_level and len(folders) == 1:
+        top_level = {PurePosixPath(p.name): i for p, i in sources.items() if len(p.parts) == 2}
+    problems: list[str] = []
+    if not top_level and sources:
+        problems.append(f"{path.name}: no .py files at the top level of the zip or in one single top folder")
+    chosen: dict[str, zipfile.ZipInfo] = {}
+    for member, info in sorted(top_level.items()):
+        if _MODULE_NAME.fullmatch(member.name):
+            chosen[member.name] = info
+        else:
+            problems.append(f"ignored {member.name!r}: not a valid module file name")
+    return chosen, problems
+
+
+def _ignored_part(part: str) -> bool:
+    return part.startswith(".") or part in _IGNORED_PARTS
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+    """A member's bytes, reading at most the size cap whatever the header claims."""
+    if info.file_size > MAX_MODULE_BYTES:
+        raise SubmissionError(f"{path}: {info.filename} is larger than {MAX_MODULE_BYTES // 1024} KB")
+    with archive.open(info) as handle:
+        data = handle.read(MAX_MODULE_BYTES + 1)
+    if len(data) > MAX_MODULE_BYTES or len(data) != info.file_size:
+        raise SubmissionError(f"{path}: {info.filename} does not match its recorded size")
+    return data
+
+
+def _read_notebook(path: Path, assignment: Assignment) -> tuple[dict[str, bytes], list[str]]:
+    raw = _read_limited(path, MAX_NOTEBOOK_BYTES)
+    try:
+        notebook = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise SubmissionError(f"{path}: not a valid notebook ({exc})") from None
+    cells = _code_cells(path, notebook)
+    source, origin = _notebook_source(cells)
+    files = {NOTEBOOK_MODULE: source.encode("utf-8")}
+    shim = b"from _notebook import *  # noqa: F401,F403  (the notebook defines every name)\n"
+    for module in assignment.modules:
+        files[module] = shim
+    problems = [] if cells else [f"{path.name}: the notebook has no code cells"]
+    problems += _syntax_problems(NOTEBOOK_MODULE, files[NOTEBOOK_MODULE], origin)
+    return files, problems
+
+
+def _read_limited(path: Path, limit: int) -> bytes:
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise SubmissionError(f"{path}: larger than {limit // (1024 * 1024)} MB")
+    return data
+
+
+def _code_cells(path: Path, notebook: object) -> list[str]:
+    """The sources of the code cells of an nbformat 4 (or 3) notebook, in order."""
+    if not isinstance(notebook, dict):
+        raise SubmissionError(f"{path}: not a valid notebook (no cells)")
+    cells, key = notebook.get("cells"), "source"
+    if cells is None and isinstance(notebook.get("worksheets"), list):  # nbformat 3
+        cells = [cell for sheet in notebook["worksheets"] for cell in sheet.get("cells", [])]
+        key = "input"
+    if not isinstance(cells, list):
+        raise SubmissionError(f"{path}: not a valid notebook (no cells)")
+    sources = []
+    for cell in cells:
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
+            continue
+        source = cell.get(key, "")
+        if isinstance(source, list) and all(isinstance(line, str) for line in source):
+            source = "".join(source)
+        if not isinstance(source, str):
+            raise SubmissionError(f"{path}: not a valid notebook (a code cell has no source text)")
+        sources.append(source)
+    return sources
+
+
+def _notebook_source(cells: list[str]) -> tuple[str, list[str]]:
+    """One module from the code cells, and for each of its lines where it came from (``cell 3, line 2``)."""
+    out: list[str] = []
+    origin: list[str] = []
+    for number, cell in enumerate(cells, start=1):
+        lines = cell.splitlines()
+        out.append(f"# %% cell {number}")
+        origin.append(f"cell {number}")
+        magic = (
+            lines[0].strip()[2:].split(maxsplit=1) if lines and lines[0].lstrip().startswith("%%") else None
+        )
+        python_body = magic is None or bool(magic and magic[0] in _PYTHON_CELL_MAGICS)
+        for index, line in enumerate(lines, start=1):
+            if (magic is not None and index == 1) or not python_body or _is_ipython_line(line):
+                indent = line[: len(line) - len(line.lstrip())]
+                line = f"{indent}# {line.lstrip()}  (IPython, not run)"
+            out.append(line)
+            origin.append(f"cell {number}, line {index}")
+        out.append("")
+        origin.append(f"cell {number}")
+    return "\n".join(out) + "\n", origin
+
+
+def _is_ipython_line(line: str) -> bool:
+    stripped = line.lstrip()
+    return stripped.startswith(("%", "!", "?")) or bool(_IPYTHON_HELP.fullmatch(line))
+
+
+# --------------------------------------------------------------------------------------------------------
+# Validation (static only)
+
+
+def _validate(files: dict[str, bytes], assignment: Assignment) -> list[str]:
+    problems = [f"missing {module}" for module in assignment.modules if module not in files]
+    for name, data in sorted(files.items()):
+        if name != NOTEBOOK_MODULE:
+            problems += _syntax_problems(name, data)
+    return problems
+
+
+def _syntax_problems(name: str, data: bytes, origin: list[str] | None = None) -> list[str]:
+    """``[]`` when ``data`` is UTF-8 Python that parses, else one message with the line number."""
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return [f"{name}: not UTF-8 text (byte {data[exc.start]:#04x} at offset {exc.start})"]
+    try:
+        ast.parse(data, filename=name)
+    except SyntaxError as exc:
+        line = exc.lineno
+        where = f"{name}:{line}" if line else name
+        if origin and line and 1 <= line <= len(origin):
+            where += f" ({origin[line - 1]})"
+        return [f"{where}: {type(exc).__name__}: {exc.msg}"]
+    except (ValueError, RecursionError, MemoryError) as exc:
+        return [f"{name}: cannot be parsed: {type(exc).__name__}: {exc}"]
+    return []
+
+
+def _imported_top_names(data: bytes) -> set[str]:
+    try:
+        tree = ast.parse(data)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return set()
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def _unsubmitted_imports(files: dict[str, bytes], workspace: Path, assignment: Assignment) -> list[str]:
+    """Problems for modules that import a file of the workspace that is not part of the submission."""
+    submitted = {Path(module).stem for module in assignment.modules}
+    problems = []
+    for name, data in files.items():
+        for imported in sorted(_imported_top_names(data) - submitted):
+            if (workspace / f"{imported}.py").is_file() or (workspace / imported / "__init__.py").is_file():
+                problems.append(
+                    f"{name} imports {imported}, which is not submitted "
+                    f"(only {', '.join(assignment.modules)} are): move that code into a submitted module"
+                )
+    return problems
+
+
+# --------------------------------------------------------------------------------------------------------
+# Writing
+
+
+def _prepare_dest(dest: Path, submission: Path) -> None:
+    resolved_dest, resolved_source = dest.resolve(), submission.resolve()
+    if resolved_dest == resolved_source or resolved_source in resolved_dest.parents:
+        raise SubmissionError(f"{dest}: the staging folder cannot be inside the submission {submission}")
+    if dest.is_symlink() or (dest.exists() and (not dest.is_dir() or any(dest.iterdir()))):
+        raise SubmissionError(f"{dest}: the staging folder already exists and is not empty")
+    dest.mkdir(parents=True, exist_ok=True)
+    dest.chmod(0o755)
+
+
+def _write_file(path: Path, data: bytes) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o644)
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+    path.chmod(0o644)
+
+
+def _digest(files: dict[str, bytes]) -> str:
+    """One sha256 over the sorted (name, content) pairs of the ``.py`` files, unambiguously framed."""
+    digest = hashlib.sha256()
+    for name, data in sorted(files.items()):
+        if name.endswith(".py"):
+            encoded = name.encode("utf-8")
+            for part in (encoded, data):
+                digest.update(len(part).to_bytes(8, "big"))
+                digest.update(part)
+    return digest.hexdigest()
+
+
+def _zip_target(workspace: Path, assignment: Assignment, out: Path | None) -> Path:
+    default_name = f"{assignment.folder}-submission.zip"
+    if out is None:
+        target = workspace.resolve().parent / default_name
+    elif Path(out).is_dir():
+        target = Path(out) / default_name
+    else:
+        target = Path(out)
+        if target.suffix.lower() != ".zip":
+            raise SubmissionError(f"{target}: the submission file name must end in .zip")
+    if target.is_symlink() or (target.exists() and not _is_our_zip(target)):
+        raise SubmissionError(
+            f"{target} exists and was not made by `llmkit submit`; move it away or choose another --out"
+        )
+    return target
+
+
+def _is_our_zip(path: Path) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.comment.startswith(ZIP_COMMENT)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError):
+        return False
+
+
+def _write_zip(target: Path, files: dict[str, bytes], assignment: Assignment) -> None:
+    """Write the zip next to ``target`` and move it into place, so a failure leaves no half-written file."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".llmkit-", suffix=".zip", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as raw, zipfile.ZipFile(raw, "w", zipfile.ZIP_DEFLATED) as archive:
+            archive.comment = ZIP_COMMENT + f": {assignment.folder}".encode()
+            for name in assignment.modules:
+                info = zipfile.ZipInfo(name, date_time=(1980, 1, 1, 0, 0, 0))
+                info.external_attr = (stat.S_IFREG | 0o644) << 16
+                info.compress_type = zipfile.ZIP_DEFLATED
+                archive.writestr(info, files[name])
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, target)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,18 @@
+"""Attack: answer with replies too large or too deep for the grader to hold."""
+import torch
+
+CALLS = [0]
+
+
+def attack(*args, **kwargs):
+    CALLS[0] += 1
+    if CALLS[0] % 2:
+        nested = []
+        for _ in range(10000):
+            nested = [nested]
+        return nested
+    return torch.zeros(300_000_000, dtype=torch.float32)
+
+
+def __getattr__(name):
+    return attack

@@ -106,9 +106,8 @@ def _parse(source: str, filename: str, what: str, origin: list[int] | None = Non
 def _fence_comments(lines: list[str], filename: str) -> list[tuple[int, str, str]]:
     """``(line, kind, hint)`` of every fence comment; kind is ``BEGIN`` or ``END``."""
     fences = []
-    readline = iter(lines).__next__
     try:
-        for tok in tokenize.generate_tokens(lambda: _next_or_empty(readline)):
+        for tok in tokenize.generate_tokens(iter(lines).__next__):  # StopIteration ends the input
             if tok.type != tokenize.COMMENT or not _FENCE_LIKE.fullmatch(tok.string.strip()):
                 continue
             line, col = tok.start
@@ -123,13 +122,6 @@ def _fence_comments(lines: list[str], filename: str) -> list[tuple[int, str, str
     except (tokenize.TokenError, SyntaxError) as exc:
         raise BuildError(f"{filename}: cannot read the reference: {exc}") from None
     return fences
-
-
-def _next_or_empty(readline: Any) -> str:
-    try:
-        return readline()
-    except StopIteration:
-        return ""
 
 
 def _fence_kind(text: str, where: str) -> tuple[str, str]:
@@ -291,7 +283,8 @@ def public_api(module_path: Path) -> dict[str, str]:
             and getattr(obj, "__module__", None) == name
         }
     finally:
-        sys.path.remove(str(folder))
+        if str(folder) in sys.path:
+            sys.path.remove(str(folder))
         sys.dont_write_bytecode = saved_bytecode
         sys.modules.pop(name, None)
         _pop_modules(siblings)  # other modules stay loaded: extensions such as torch cannot be loaded twice

@@ -14,6 +14,7 @@ Errors in what the user asked for are one line on stderr and exit code 2; never 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
 import sys
 import time
@@ -108,11 +109,20 @@ def cmd_submit(args: argparse.Namespace) -> int:
     return 0
 
 
+def _with_limits(assignment, args: argparse.Namespace):
+    """The assignment with the limits given on the command line in place of course.yml's."""
+    changes = {k: v for k, v in (("time_limit", args.time_limit), ("call_timeout", args.call_timeout)) if v}
+    for key, value in changes.items():
+        if value <= 0:
+            raise KitError(f"--{key.replace('_', '-')} must be positive, got {value:g}")
+    return dataclasses.replace(assignment, **changes)
+
+
 def cmd_grade(args: argparse.Namespace) -> int:
     from autograder.runner import grade_batch
 
     course = _course()
-    assignment = course.resolve(args.assignment)
+    assignment = _with_limits(course.resolve(args.assignment), args)
     submissions = [Path(s) for s in args.submissions]
     missing = [str(s) for s in submissions if not s.exists()]
     if missing:
@@ -194,6 +204,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--jobs", type=int, default=1, help="submissions graded at once (default 1)")
     p.add_argument("--public", action="store_true", help="grade with the public tests instead")
     p.add_argument("--fail-fast", action="store_true", help="stop each submission at its first lost point")
+    p.add_argument("--time-limit", type=float, help="seconds per submission (default: course.yml)")
+    p.add_argument("--call-timeout", type=float, help="seconds per call into student code (default: course.yml)")
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("build", help="regenerate starter/ from solutions/")

@@ -341,9 +341,12 @@ class RemoteObject:
 class Submission:
     """A submission seen from a test: calls go to a worker, which is restarted after it dies."""
 
-    def __init__(self, zygote: Zygote, path: Path, limits: Limits, deadline: float | None = None) -> None:
+    def __init__(self, zygote: Zygote, path: Path, limits: Limits, deadline: float | None = None,
+                 modules: tuple[str, ...] = ()) -> None:
         self.zygote = zygote
         self.path = path
+        self.modules = [m.removesuffix(".py") for m in modules]
+        self.hung: str | None = None
         self.limits = limits
         self.deadline = deadline
         self.worker: Worker | None = None
@@ -353,12 +356,26 @@ class Submission:
         self.calls = 0
 
     def _ensure_worker(self) -> Worker:
+        if self.hung:
+            raise CallFailed(self.hung, kind="timeout")
         if self.worker is None or not self.worker.alive():
             self._retire()
             self.generation += 1
             self.worker = self.zygote.spawn(self.path, self.limits)
             self.layers = self.worker.layers
+            if self.modules:
+                self._import_or_give_up(self.worker)
         return self.worker
+
+    def _import_or_give_up(self, worker: Worker) -> None:
+        """Import the submission's modules once per worker. Import errors surface in the calls that need
+        the module; an import that never finishes would cost a timeout per test, so it ends the grading."""
+        try:
+            worker.request({"op": "import", "modules": self.modules}, self._timeout(None))
+        except CallFailed as exc:
+            if exc.kind == "timeout":
+                self.hung = f"importing your modules did not finish: {exc}; no further calls were made"
+                raise CallFailed(self.hung, kind="timeout") from None
 
     def _retire(self) -> None:
         if self.worker is not None:
@@ -374,6 +391,16 @@ class Submission:
     def output(self) -> str:
         parts = [*self.outputs, self.worker.output_text() if self.worker else ""]
         return "".join(p for p in parts if p)[-OUTPUT_CAP:]
+
+    def _timeout(self, timeout: float | None) -> float:
+        """The call's own timeout, cut to what is left of the submission's time limit."""
+        timeout = self.limits.call_timeout if timeout is None else timeout
+        if self.deadline is not None:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0:
+                raise CallFailed("the time limit for the whole submission was used up", kind="timeout")
+            timeout = min(timeout, remaining)
+        return timeout
 
     def _encode_args(self, args: Any, generation: int) -> Any:
         if isinstance(args, RemoteObject):
@@ -401,12 +428,7 @@ class Submission:
         if generation is not None and generation != self.generation:
             raise CallFailed(f"the object behind {what} belonged to a worker that has since been stopped",
                                   kind="stale")
-        timeout = self.limits.call_timeout if timeout is None else timeout
-        if self.deadline is not None:
-            remaining = self.deadline - time.monotonic()
-            if remaining <= 0:
-                raise CallFailed("the time limit for the whole submission was used up", kind="timeout")
-            timeout = min(timeout, remaining)
+        timeout = self._timeout(timeout)
         message = {**message, "args": self._encode_args(list(args), self.generation),
                    "kwargs": self._encode_args(dict(kwargs), self.generation)}
         self.calls += 1

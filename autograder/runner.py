@@ -113,7 +113,8 @@ def run_suite(staged: Staged, source: str, assignment: Assignment, suite: Path, 
                     suite="hidden" if hidden else "public", seed=seed, digest=staged.digest,
                     problems=list(staged.problems))
     limits = limits_for(assignment)
-    submission = Submission(zygote, staged.path, limits, deadline=start + assignment.time_limit)
+    submission = Submission(zygote, staged.path, limits, deadline=start + limits.cpu_seconds,
+                            modules=assignment.modules)
     context = GradingContext(submission=submission, seed=seed)
     try:
         with _quiet():

@@ -147,12 +147,12 @@ def make_submission_zip(workspace: Path, assignment: Assignment, out: Path | Non
 
 def _read_submission(submission: Path, assignment: Assignment) -> tuple[dict[str, bytes], list[str]]:
     """The files to stage (name -> bytes) and the problems noticed while reading them."""
-    if submission.is_symlink():
-        raise SubmissionError(f"{submission}: symbolic links are not accepted as submissions")
     if submission.is_dir():
         return _read_folder(submission)
-    if not submission.is_file():
+    if not submission.exists():
         raise SubmissionError(f"{submission}: no such file or folder")
+    if not submission.is_file():
+        raise SubmissionError(f"{submission}: not a regular file or folder")
     suffix = submission.suffix.lower()
     if suffix == ".zip":
         return _read_zip(submission)
@@ -164,7 +164,9 @@ def _read_submission(submission: Path, assignment: Assignment) -> tuple[dict[str
 def _read_folder(folder: Path) -> tuple[dict[str, bytes], list[str]]:
     files: dict[str, bytes] = {}
     problems: list[str] = []
-    for entry in sorted(os.scandir(folder), key=lambda e: e.name):
+    with os.scandir(folder) as scan:
+        entries = sorted(scan, key=lambda e: e.name)
+    for entry in entries:
         if not entry.name.endswith(".py") or entry.name.startswith("."):
             continue
         if entry.is_symlink() or not entry.is_file(follow_symlinks=False):
@@ -205,6 +207,8 @@ def _check_totals(where: Path, files: dict[str, bytes]) -> None:
 
 
 def _read_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
+    if path.stat().st_size > MAX_TOTAL_BYTES + MAX_MODULE_BYTES:  # before parsing a huge directory of entries
+        raise SubmissionError(f"{path}: larger than {MAX_TOTAL_BYTES // (1024 * 1024)} MB")
     try:
         with zipfile.ZipFile(path) as archive:
             members = _checked_members(path, archive)

@@ -210,7 +210,7 @@ def test_prose_that_mentions_solutions_is_not_a_fence() -> None:
     assert render_starter(source) == source
 
 
-# -- build ----------------------------------------------------------------------------------------------------
+# -- build ---------------------------------------------------------------------------------------------------
 
 
 REFERENCE = src('''
@@ -292,7 +292,7 @@ def test_a_bad_reference_leaves_the_starter_untouched(tmp_path: Path) -> None:
     build(root)
     before = snapshot(root / "starter")
     (root / "solutions" / "a9_demo" / "demo.py").write_text(REFERENCE.replace("# END SOLUTION", ""))
-    with pytest.raises(BuildError, match=r"solutions/a9_demo/demo.py:7: BEGIN SOLUTION is never closed"):
+    with pytest.raises(BuildError, match=r"solutions/a9_demo/demo.py:6: BEGIN SOLUTION is never closed"):
         build(root)
     assert snapshot(root / "starter") == before
 
@@ -305,7 +305,7 @@ def test_build_needs_the_solutions_folder(tmp_path: Path) -> None:
     assert (tmp_path / "starter" / "a9_demo" / "demo.py").read_text() == "keep me"
 
 
-# -- public_api -----------------------------------------------------------------------------------------------
+# -- public_api ----------------------------------------------------------------------------------------------
 
 
 SHAPES = src('''
@@ -408,8 +408,7 @@ def test_public_api_of_the_starter_matches_the_reference(tmp_path: Path) -> None
     ref = make_api_folder(tmp_path / "ref")
     (ref / "shapes.py").write_text(
         SHAPES.replace(
-            "        return sqrt(x + eps)",
-            "        # BEGIN SOLUTION\n        return sqrt(x + eps)\n        # END SOLUTION",
+            "    return sqrt(x + eps)", "    # BEGIN SOLUTION\n    return sqrt(x + eps)\n    # END SOLUTION"
         )
     )
     starter = tmp_path / "starter"

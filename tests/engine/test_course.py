@@ -51,7 +51,7 @@ def with_line(line: int, new: str | None) -> str:
     return "\n".join(lines) + "\n"
 
 
-# -- the course kit's own course.yml ------------------------------------------------------------------------
+# -- the course kit's own course.yml -------------------------------------------------------------------------
 
 
 def test_the_kits_course_yml_is_valid() -> None:

@@ -23,8 +23,9 @@ def _describe(value: Any) -> str:
     return f"an object of type {name}" if name else f"a value of type {type(value).__name__}"
 
 
-def expect_tensor(got: Any, *, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype | None = None,
-                  what: str) -> torch.Tensor:
+def expect_tensor(
+    got: Any, *, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype | None = None, what: str
+) -> torch.Tensor:
     """`got` must be a tensor of `shape` (and `dtype` when given)."""
     if type(got) is not torch.Tensor:
         raise GradeFailure(f"{what}: expected a tensor of shape {tuple(shape)}, got {_describe(got)}")
@@ -35,8 +36,16 @@ def expect_tensor(got: Any, *, shape: tuple[int, ...] | torch.Size, dtype: torch
     return got
 
 
-def expect_close(got: Any, expected: torch.Tensor, *, what: str, atol: float, rtol: float = 0.0,
-                 mask: torch.Tensor | None = None, dtype: torch.dtype | None = None) -> None:
+def expect_close(
+    got: Any,
+    expected: torch.Tensor,
+    *,
+    what: str,
+    atol: float,
+    rtol: float = 0.0,
+    mask: torch.Tensor | None = None,
+    dtype: torch.dtype | None = None,
+) -> None:
     """Element-wise |got - expected| <= atol + rtol * |expected| (where `mask` is True, if given).
 
     `dtype` defaults to the expected tensor's dtype. Non-finite values must match exactly in position.
@@ -49,8 +58,10 @@ def expect_close(got: Any, expected: torch.Tensor, *, what: str, atol: float, rt
     finite = torch.isfinite(exp64)
     if not torch.equal(torch.isfinite(got64), finite):
         bad = int((torch.isfinite(got64) != finite).sum())
-        raise GradeFailure(f"{what}: {bad} of {exp64.numel()} values are NaN/inf where they should not be "
-                           f"(or finite where they should not be), shape {tuple(expected.shape)}")
+        raise GradeFailure(
+            f"{what}: {bad} of {exp64.numel()} values are NaN/inf where they should not be "
+            f"(or finite where they should not be), shape {tuple(expected.shape)}"
+        )
     if not torch.equal(got64[~finite], exp64[~finite]):
         raise GradeFailure(f"{what}: infinite values have the wrong sign, shape {tuple(expected.shape)}")
     err = (got64[finite] - exp64[finite]).abs()
@@ -59,7 +70,8 @@ def expect_close(got: Any, expected: torch.Tensor, *, what: str, atol: float, rt
     if bool(over.any()):
         raise GradeFailure(
             f"{what}: shape {tuple(expected.shape)}, {int(over.sum())} of {err.numel()} values off; "
-            f"max abs error {float(err.max()):.3g} (allowed {atol:g}" + (f" + {rtol:g}*|expected|)" if rtol else ")")
+            f"max abs error {float(err.max()):.3g} (allowed {atol:g}"
+            + (f" + {rtol:g}*|expected|)" if rtol else ")")
         )
 
 
@@ -68,7 +80,9 @@ def expect_equal(got: Any, expected: torch.Tensor, *, what: str) -> None:
     got = expect_tensor(got, shape=expected.shape, dtype=expected.dtype, what=what)
     if not torch.equal(got, expected):
         wrong = int((got != expected).sum())
-        raise GradeFailure(f"{what}: shape {tuple(expected.shape)}, {wrong} of {expected.numel()} entries differ")
+        raise GradeFailure(
+            f"{what}: shape {tuple(expected.shape)}, {wrong} of {expected.numel()} entries differ"
+        )
 
 
 def expect_scalar(got: Any, expected: float, *, what: str, atol: float, rtol: float = 0.0) -> float:
@@ -80,8 +94,10 @@ def expect_scalar(got: Any, expected: float, *, what: str, atol: float, rtol: fl
     else:
         raise GradeFailure(f"{what}: expected a number or a 0-d tensor, got {_describe(got)}")
     if not abs(value - expected) <= atol + rtol * abs(expected):
-        raise GradeFailure(f"{what}: off by {abs(value - expected):.3g} (allowed {atol:g}"
-                           + (f" + {rtol:g}*|expected|)" if rtol else ")"))
+        raise GradeFailure(
+            f"{what}: off by {abs(value - expected):.3g} (allowed {atol:g}"
+            + (f" + {rtol:g}*|expected|)" if rtol else ")")
+        )
     return value
 
 

@@ -34,8 +34,10 @@ def cmd_start(args: argparse.Namespace) -> int:
     assignment = course.resolve(args.assignment)
     dest = Path(args.dir) if args.dir else Path("work") / assignment.folder
     if dest.exists():
-        raise KitError(f"{dest} already exists; nothing was copied, so your work there is untouched "
-                       f"(use --dir to start a fresh copy elsewhere)")
+        raise KitError(
+            f"{dest} already exists; nothing was copied, so your work there is untouched "
+            f"(use --dir to start a fresh copy elsewhere)"
+        )
     starter = course.root / "starter" / assignment.folder
     if not starter.is_dir():
         raise KitError(f"no starter for {assignment.folder} at {starter}")
@@ -76,8 +78,10 @@ def _print_table(report, show_output: bool = True) -> None:
     for t in report.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
         print(f"  {mark}  {t.name[:width]:<{width}}  {t.score:g}/{t.max_score:g}")
-    print(f"\nScore: {report.score:g} / {report.max_score:g}   ({report.suite} tests, seed {report.seed}, "
-          f"{report.execution_time:.1f} s)")
+    print(
+        f"\nScore: {report.score:g} / {report.max_score:g}   ({report.suite} tests, seed {report.seed}, "
+        f"{report.execution_time:.1f} s)"
+    )
     failures = [t for t in report.tests if t.status != "passed"]
     if failures and show_output:
         print("\nWhat to fix:")
@@ -91,7 +95,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     course = _course()
     assignment = course.resolve(args.assignment)
     workspace = _workspace(assignment, args.path)
-    print(f"Checking {workspace} against the {'hidden' if args.hidden else 'public'} tests of {assignment.id}...")
+    print(
+        f"Checking {workspace} with the {'hidden' if args.hidden else 'public'} tests of {assignment.id}..."
+    )
     (report,) = grade_batch(assignment, [workspace], None, hidden=args.hidden, jobs=1)
     _print_table(report)
     return 0
@@ -134,12 +140,21 @@ def cmd_grade(args: argparse.Namespace) -> int:
         state = f"error: {report.error}" if report.error else f"{report.score:g}/{report.max_score:g}"
         print(f"[{done}/{total}] {report.name}: {state} ({report.execution_time:.1f} s)", flush=True)
 
-    reports = grade_batch(assignment, submissions, out, hidden=not args.public, jobs=args.jobs,
-                          fail_fast=args.fail_fast, progress=progress)
+    reports = grade_batch(
+        assignment,
+        submissions,
+        out,
+        hidden=not args.public,
+        jobs=args.jobs,
+        fail_fast=args.fail_fast,
+        progress=progress,
+    )
     elapsed = time.monotonic() - start
     errors = sum(1 for r in reports if r.error)
-    print(f"Graded {len(reports)} submission(s) in {elapsed:.1f} s ({errors} with errors); "
-          f"results in {out}/<name>/results.json, gradebook in {out / 'gradebook.csv'}")
+    print(
+        f"Graded {len(reports)} submission(s) in {elapsed:.1f} s ({errors} with errors); "
+        f"results in {out}/<name>/results.json, gradebook in {out / 'gradebook.csv'}"
+    )
     return 0
 
 
@@ -177,7 +192,9 @@ def cmd_export(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="llmkit", description="A graded course kit on large language models.")
+    parser = argparse.ArgumentParser(
+        prog="llmkit", description="A graded course kit on large language models."
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     p = sub.add_parser("start", help="copy an assignment's starter into a workspace")
@@ -205,7 +222,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--public", action="store_true", help="grade with the public tests instead")
     p.add_argument("--fail-fast", action="store_true", help="stop each submission at its first lost point")
     p.add_argument("--time-limit", type=float, help="seconds per submission (default: course.yml)")
-    p.add_argument("--call-timeout", type=float, help="seconds per call into student code (default: course.yml)")
+    p.add_argument(
+        "--call-timeout", type=float, help="seconds per call into student code (default: course.yml)"
+    )
     p.set_defaults(func=cmd_grade)
 
     p = sub.add_parser("build", help="regenerate starter/ from solutions/")

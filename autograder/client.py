@@ -84,13 +84,18 @@ class Zygote:
         code = _BOOTSTRAP.format(parent=str(_KIT_PARENT), fd=listener.fileno())
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", code],
-            pass_fds=(listener.fileno(),), cwd=cwd, env=env, stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True,
+            pass_fds=(listener.fileno(),),
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
         )
         listener.close()
         return self
 
-    def _wait_ready(self) -> None:
+    def wait_ready(self) -> None:
         """The fork server imports torch (about 2 s): the caller does other work meanwhile."""
         if self._ready:
             return
@@ -116,7 +121,7 @@ class Zygote:
 
     def spawn(self, submission: Path, limits: Limits) -> Worker:
         """Fork a confined worker that imports from `submission` (a staged folder)."""
-        self._wait_ready()
+        self.wait_ready()
         workdir = Path(tempfile.mkdtemp(prefix="work-", dir=self.tmp))
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
@@ -124,10 +129,15 @@ class Zygote:
         self._uid_counter += 1
         uid = 61000 + (os.getpid() * 64 + self._uid_counter) % 3000
         request = {
-            "submission": str(submission.resolve()), "workdir": str(workdir), "uid": uid,
-            "cpu_seconds": limits.cpu_seconds, "memory_bytes": _address_space(limits.memory_mb),
-            "max_procs": limits.max_procs, "max_file_bytes": limits.max_file_bytes,
-            "namespaces": limits.namespaces, "hidden": [str(p) for p in self.hidden],
+            "submission": str(submission.resolve()),
+            "workdir": str(workdir),
+            "uid": uid,
+            "cpu_seconds": limits.cpu_seconds,
+            "memory_bytes": _address_space(limits.memory_mb),
+            "max_procs": limits.max_procs,
+            "max_file_bytes": limits.max_file_bytes,
+            "namespaces": limits.namespaces,
+            "hidden": [str(p) for p in self.hidden],
         }
         try:
             with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
@@ -166,8 +176,15 @@ def _zygote_vm_bytes() -> int:
 class Worker:
     """One live worker process: frames over a socket, output over a pipe, status from its supervisor."""
 
-    def __init__(self, sock: socket.socket, out_fd: int, status_fd: int, supervisor_pid: int, workdir: Path,
-                 limits: Limits) -> None:
+    def __init__(
+        self,
+        sock: socket.socket,
+        out_fd: int,
+        status_fd: int,
+        supervisor_pid: int,
+        workdir: Path,
+        limits: Limits,
+    ) -> None:
         self.sock = sock
         self.limits = limits
         self.supervisor_pid = supervisor_pid
@@ -249,8 +266,9 @@ class Worker:
             reply = self._read(timeout)
         except TimeoutError:
             self.kill()
-            raise CallFailed(f"no answer within {timeout:g} s (wall clock): the call was stopped",
-                                  kind="timeout") from None
+            raise CallFailed(
+                f"no answer within {timeout:g} s (wall clock): the call was stopped", kind="timeout"
+            ) from None
         except (EOFError, OSError, wire.WireError) as exc:
             message = self._death_message(exc)
             self.kill()
@@ -275,8 +293,10 @@ class Worker:
         if code is None:
             return "the worker process ended without answering"
         if code == -signal.SIGXCPU or code == -signal.SIGKILL and not self.killed_by_us:
-            return (f"the worker was killed (signal {-code}): the CPU time ({self.limits.cpu_seconds:g} s) "
-                    f"or memory ({self.limits.memory_mb} MB) limit was likely reached")
+            return (
+                f"the worker was killed (signal {-code}): the CPU time ({self.limits.cpu_seconds:g} s) "
+                f"or memory ({self.limits.memory_mb} MB) limit was likely reached"
+            )
         if code < 0:
             return f"the worker was killed by signal {-code}"
         return f"the worker process exited with code {code} without answering (did the code call exit()?)"
@@ -291,7 +311,9 @@ class Worker:
         self.killed_by_us = True
         if self.worker_pid:
             try:
-                os.kill(self.worker_pid, signal.SIGKILL)  # PID 1 of its namespace: takes the namespace with it
+                os.kill(
+                    self.worker_pid, signal.SIGKILL
+                )  # PID 1 of its namespace: takes the namespace with it
             except ProcessLookupError:
                 pass
         self._read_status(timeout=1)  # the supervisor reports the exit, then ends
@@ -323,7 +345,10 @@ class RemoteObject:
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
         return self._owner._request(
-            {"op": "method", "handle": self.handle.id, "name": method}, args, kwargs, self.generation,
+            {"op": "method", "handle": self.handle.id, "name": method},
+            args,
+            kwargs,
+            self.generation,
             what=f"{self.type_name}.{method}",
         )
 
@@ -331,8 +356,13 @@ class RemoteObject:
         return self.call("__call__", *args, **kwargs)
 
     def getattr(self, name: str) -> Any:
-        return self._owner._request({"op": "getattr", "handle": self.handle.id, "name": name}, (), {},
-                                    self.generation, what=f"{self.type_name}.{name}")
+        return self._owner._request(
+            {"op": "getattr", "handle": self.handle.id, "name": name},
+            (),
+            {},
+            self.generation,
+            what=f"{self.type_name}.{name}",
+        )
 
     def __repr__(self) -> str:
         return f"<remote {self.type_name}>"
@@ -341,8 +371,14 @@ class RemoteObject:
 class Submission:
     """A submission seen from a test: calls go to a worker, which is restarted after it dies."""
 
-    def __init__(self, zygote: Zygote, path: Path, limits: Limits, deadline: float | None = None,
-                 modules: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        zygote: Zygote,
+        path: Path,
+        limits: Limits,
+        deadline: float | None = None,
+        modules: tuple[str, ...] = (),
+    ) -> None:
         self.zygote = zygote
         self.path = path
         self.modules = [m.removesuffix(".py") for m in modules]
@@ -422,15 +458,26 @@ class Submission:
             return {k: self._wrap(v) for k, v in value.items()}
         return value
 
-    def _request(self, message: dict, args: Any, kwargs: Any, generation: int | None, what: str,
-                 timeout: float | None = None) -> Any:
+    def _request(
+        self,
+        message: dict,
+        args: Any,
+        kwargs: Any,
+        generation: int | None,
+        what: str,
+        timeout: float | None = None,
+    ) -> Any:
         worker = self._ensure_worker()
         if generation is not None and generation != self.generation:
-            raise CallFailed(f"the object behind {what} belonged to a worker that has since been stopped",
-                                  kind="stale")
+            raise CallFailed(
+                f"the object behind {what} belonged to a worker that has since been stopped", kind="stale"
+            )
         timeout = self._timeout(timeout)
-        message = {**message, "args": self._encode_args(list(args), self.generation),
-                   "kwargs": self._encode_args(dict(kwargs), self.generation)}
+        message = {
+            **message,
+            "args": self._encode_args(list(args), self.generation),
+            "kwargs": self._encode_args(dict(kwargs), self.generation),
+        }
         self.calls += 1
         try:
             return self._wrap(worker.request(message, timeout))
@@ -439,13 +486,18 @@ class Submission:
 
     def call(self, target: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Call `target` ("module.name" or "module.Class") in the submission with plain-data arguments."""
-        return self._request({"op": "call", "target": target}, args, kwargs, None, what=target, timeout=timeout)
+        return self._request(
+            {"op": "call", "target": target}, args, kwargs, None, what=target, timeout=timeout
+        )
 
     def import_modules(self, modules: list[str], timeout: float | None = None) -> dict[str, str]:
         """Import each module in the worker; returns {module: problem} for those that failed."""
-        problems = self._request({"op": "import", "modules": modules}, (), {}, None, what="import",
-                                 timeout=timeout)
+        problems = self._request(
+            {"op": "import", "modules": modules}, (), {}, None, what="import", timeout=timeout
+        )
         if not isinstance(problems, dict):
             raise CallFailed("the worker sent a malformed import report", kind="crash")
-        return {str(k): f"{v.get('type')}: {v.get('message')}" if isinstance(v, dict) else str(v)
-                for k, v in problems.items()}
+        return {
+            str(k): f"{v.get('type')}: {v.get('message')}" if isinstance(v, dict) else str(v)
+            for k, v in problems.items()
+        }

@@ -25,7 +25,7 @@ import pytest
 import torch
 
 from autograder.checks import GradeFailure
-from autograder.client import Submission, CallFailed
+from autograder.client import CallFailed, Submission
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 log = logging.getLogger("llmkit.grader")
@@ -103,8 +103,9 @@ class GradingPlugin:
             function = getattr(item, "function", None)
             doc = ((function.__doc__ if function else None) or "").strip().splitlines()
             name = f"{doc[0].strip()} [{item.name}]" if doc else item.name
-            self.ctx.results[item.nodeid] = TestResult(name=name, nodeid=item.nodeid, max_score=value,
-                                                       visibility=visibility, status="pending")
+            self.ctx.results[item.nodeid] = TestResult(
+                name=name, nodeid=item.nodeid, max_score=value, visibility=visibility, status="pending"
+            )
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item: pytest.Item, call: pytest.CallInfo):

@@ -8,7 +8,15 @@ from pathlib import Path
 from autograder.bundle import copy_parts
 from autograder.errors import KitError
 
-RELEASED = ["README.md", "course.yml", "pyproject.toml", "assignments", "starter", "tests/public", "autograder"]
+RELEASED = [
+    "README.md",
+    "course.yml",
+    "pyproject.toml",
+    "assignments",
+    "starter",
+    "tests/public",
+    "autograder",
+]
 WITHHELD = ["autograder/suites", "solutions"]
 
 

@@ -29,7 +29,9 @@ def gradescope_json(report: Report, assignment: Assignment) -> dict:
     """results.json in the Gradescope autograder schema (score, tests, visibility, extra_data)."""
     output = "\n".join(summary_lines(report))
     if report.output.strip():
-        output += ("\n\n" if output else "") + "Output of your code (last part):\n" + report.output[-OUTPUT_TAIL:]
+        output += (
+            ("\n\n" if output else "") + "Output of your code (last part):\n" + report.output[-OUTPUT_TAIL:]
+        )
     return {
         "score": round(report.score, 4),
         "max_score": round(report.max_score, 4),
@@ -38,21 +40,35 @@ def gradescope_json(report: Report, assignment: Assignment) -> dict:
         "visibility": "visible",
         "stdout_visibility": "hidden",
         "tests": [
-            {"name": t.name, "score": round(t.score, 4), "max_score": t.max_score, "status": t.status,
-             "output": t.output, "visibility": t.visibility}
+            {
+                "name": t.name,
+                "score": round(t.score, 4),
+                "max_score": t.max_score,
+                "status": t.status,
+                "output": t.output,
+                "visibility": t.visibility,
+            }
             for t in report.tests
         ],
         "extra_data": {
-            "assignment": assignment.folder, "suite": report.suite, "seed": report.seed,
-            "digest": report.digest, "sandbox": report.sandbox, "kit_version": __version__,
+            "assignment": assignment.folder,
+            "suite": report.suite,
+            "seed": report.seed,
+            "digest": report.digest,
+            "sandbox": report.sandbox,
+            "kit_version": __version__,
         },
     }
 
 
 def feedback_text(report: Report, assignment: Assignment) -> str:
     """A Markdown report a student can read: the score, then each test, failures explained."""
-    lines = [f"# {assignment.title} ({assignment.id}): {report.name}", "",
-             f"**Score: {report.score:g} / {report.max_score:g}** ({report.suite} tests, seed {report.seed})", ""]
+    lines = [
+        f"# {assignment.title} ({assignment.id}): {report.name}",
+        "",
+        f"**Score: {report.score:g} / {report.max_score:g}** ({report.suite} tests, seed {report.seed})",
+        "",
+    ]
     head = summary_lines(report)
     if head:
         lines += [*head, ""]
@@ -66,7 +82,13 @@ def feedback_text(report: Report, assignment: Assignment) -> str:
         for t in failures:
             lines += [f"### {t.name}", "", "```", t.output.strip() or "failed", "```", ""]
     if report.output.strip():
-        lines += ["## Output of your code (last part)", "", "```", report.output[-OUTPUT_TAIL:].rstrip(), "```"]
+        lines += [
+            "## Output of your code (last part)",
+            "",
+            "```",
+            report.output[-OUTPUT_TAIL:].rstrip(),
+            "```",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -83,5 +105,15 @@ def write_gradebook(path: Path, reports: list[Report]) -> None:
         writer.writerow(["name", "score", "max_score", "status", "seed", "digest", "source", "problems"])
         for r in reports:
             status = "error" if r.error else "graded"
-            writer.writerow([r.name, f"{r.score:g}", f"{r.max_score:g}", status, r.seed, r.digest, r.source,
-                             "; ".join([r.error, *r.problems]).strip("; ")])
+            writer.writerow(
+                [
+                    r.name,
+                    f"{r.score:g}",
+                    f"{r.max_score:g}",
+                    status,
+                    r.seed,
+                    r.digest,
+                    r.source,
+                    "; ".join([r.error, *r.problems]).strip("; "),
+                ]
+            )

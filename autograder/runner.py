@@ -25,7 +25,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import results
+from autograder import confine, results
 from autograder.client import Limits, Submission, Zygote
 from autograder.course import Assignment, kit_root
 from autograder.errors import KitError
@@ -75,15 +75,20 @@ def suite_dir(assignment: Assignment, hidden: bool) -> Path:
 
 
 def limits_for(assignment: Assignment) -> Limits:
-    return Limits(call_timeout=assignment.call_timeout, cpu_seconds=assignment.time_limit,
-                  memory_mb=assignment.memory_limit_mb)
+    return Limits(
+        call_timeout=assignment.call_timeout,
+        cpu_seconds=assignment.time_limit,
+        memory_mb=assignment.memory_limit_mb,
+    )
 
 
 def _pytest_args(suite: Path, fail_fast: bool, collect_only: bool = False) -> list[str]:
-    args = [str(suite), "-q", "-p", "no:cacheprovider", "-p", "no:randomly", "-p", "no:xdist",
-            "-p", "no:unraisableexception", "-p", "no:threadexception", "-p", "no:faulthandler",
-            "--assert=plain", "--import-mode=importlib", f"--rootdir={suite}", f"--confcutdir={suite}",
-            "-o", "addopts=", "-o", "python_files=test_*.py", "-W", "ignore::DeprecationWarning"]
+    plugins_off = ["cacheprovider", "randomly", "xdist", "unraisableexception", "threadexception", "faulthandler"]
+    args = [str(suite), "-q", "--assert=plain", "--tb=no", "--import-mode=importlib", f"--rootdir={suite}",
+            f"--confcutdir={suite}", "-o", "addopts=", "-o", "python_files=test_*.py",
+            "-W", "ignore::DeprecationWarning"]  # fmt: skip
+    for plugin in plugins_off:
+        args += ["-p", f"no:{plugin}"]
     if fail_fast:
         args.append("-x")
     if collect_only:
@@ -104,17 +109,32 @@ def prewarm(suite: Path) -> None:
         pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[])
 
 
-def run_suite(staged: Staged, source: str, assignment: Assignment, suite: Path, zygote: Zygote, *, hidden: bool,
-              fail_fast: bool = False) -> Report:
+def run_suite(
+    staged: Staged,
+    source: str,
+    assignment: Assignment,
+    suite: Path,
+    zygote: Zygote,
+    *,
+    hidden: bool,
+    fail_fast: bool = False,
+) -> Report:
     """Grade one staged submission in this process."""
     start = time.monotonic()
     seed = derive_seed(assignment.folder, staged.digest)
-    report = Report(name=staged.name, source=source, assignment=assignment.folder,
-                    suite="hidden" if hidden else "public", seed=seed, digest=staged.digest,
-                    problems=list(staged.problems))
+    report = Report(
+        name=staged.name,
+        source=source,
+        assignment=assignment.folder,
+        suite="hidden" if hidden else "public",
+        seed=seed,
+        digest=staged.digest,
+        problems=list(staged.problems),
+    )
     limits = limits_for(assignment)
-    submission = Submission(zygote, staged.path, limits, deadline=start + limits.cpu_seconds,
-                            modules=assignment.modules)
+    submission = Submission(
+        zygote, staged.path, limits, deadline=start + limits.cpu_seconds, modules=assignment.modules
+    )
     context = GradingContext(submission=submission, seed=seed)
     try:
         with _quiet():
@@ -137,8 +157,13 @@ def run_suite(staged: Staged, source: str, assignment: Assignment, suite: Path, 
 
 
 def _error_report(name: str, source: str, assignment: Assignment, hidden: bool, error: str) -> Report:
-    return Report(name=name, source=source, assignment=assignment.folder, suite="hidden" if hidden else "public",
-                  error=error)
+    return Report(
+        name=name,
+        source=source,
+        assignment=assignment.folder,
+        suite="hidden" if hidden else "public",
+        error=error,
+    )
 
 
 def _unique_names(submissions: list[Path]) -> list[str]:
@@ -155,9 +180,16 @@ def _unique_names(submissions: list[Path]) -> list[str]:
     return names
 
 
-def grade_batch(assignment: Assignment, submissions: list[Path], out: Path | None, *, hidden: bool = True,
-                jobs: int = 1, fail_fast: bool = False,
-                progress: Callable[[int, int, Report], None] | None = None) -> list[Report]:
+def grade_batch(
+    assignment: Assignment,
+    submissions: list[Path],
+    out: Path | None,
+    *,
+    hidden: bool = True,
+    jobs: int = 1,
+    fail_fast: bool = False,
+    progress: Callable[[int, int, Report], None] | None = None,
+) -> list[Report]:
     """Grade every submission; write `out/<name>/results.json`, feedback and `out/gradebook.csv` when
     `out` is given. Never raises for a bad submission: its report carries the error instead."""
     suite = suite_dir(assignment, hidden)
@@ -179,11 +211,24 @@ def grade_batch(assignment: Assignment, submissions: list[Path], out: Path | Non
             except KitError as exc:
                 reports[index] = _error_report(name, str(path), assignment, hidden, str(exc))
                 _finish(reports[index], out, assignment, progress, len(reports), len(submissions))
+        secret = [kit_root() / "solutions", kit_root() / "autograder" / "suites", *hidden_paths[2:]]
         if pending:
-            with Zygote(hidden=hidden_paths) as zygote:
+            with confine.unreadable_to_others(secret), Zygote(hidden=hidden_paths) as zygote:
                 prewarm(suite)
-                _run_children(pending, assignment, suite, zygote, out, reports, hidden=hidden, jobs=jobs,
-                              fail_fast=fail_fast, progress=progress, total=len(submissions))
+                zygote.wait_ready()  # before forking: every child shares the one fork server
+                _run_children(
+                    pending,
+                    assignment,
+                    suite,
+                    zygote,
+                    out,
+                    reports,
+                    hidden=hidden,
+                    jobs=jobs,
+                    fail_fast=fail_fast,
+                    progress=progress,
+                    total=len(submissions),
+                )
     finally:
         shutil.rmtree(stage_root, ignore_errors=True)
     ordered = [reports[i] for i in range(len(submissions))]
@@ -192,17 +237,34 @@ def grade_batch(assignment: Assignment, submissions: list[Path], out: Path | Non
     return ordered
 
 
-def _finish(report: Report, out: Path | None, assignment: Assignment,
-            progress: Callable[[int, int, Report], None] | None, done: int, total: int) -> None:
+def _finish(
+    report: Report,
+    out: Path | None,
+    assignment: Assignment,
+    progress: Callable[[int, int, Report], None] | None,
+    done: int,
+    total: int,
+) -> None:
     if out is not None:
         results.write_submission(out / report.name, report, assignment)
     if progress is not None:
         progress(done, total, report)
 
 
-def _run_children(pending: list[tuple[int, Staged, str]], assignment: Assignment, suite: Path, zygote: Zygote,
-                  out: Path | None, reports: dict[int, Report], *, hidden: bool, jobs: int, fail_fast: bool,
-                  progress: Callable[[int, int, Report], None] | None, total: int) -> None:
+def _run_children(
+    pending: list[tuple[int, Staged, str]],
+    assignment: Assignment,
+    suite: Path,
+    zygote: Zygote,
+    out: Path | None,
+    reports: dict[int, Report],
+    *,
+    hidden: bool,
+    jobs: int,
+    fail_fast: bool,
+    progress: Callable[[int, int, Report], None] | None,
+    total: int,
+) -> None:
     """Fork one trusted child per submission, at most `jobs` at a time, each with a wall-clock limit."""
     channel = Path(tempfile.mkdtemp(prefix="llmkit-reports-"))
     running: dict[int, tuple[int, Staged, str, float]] = {}  # pid -> (index, staged, source, deadline)
@@ -212,8 +274,17 @@ def _run_children(pending: list[tuple[int, Staged, str]], assignment: Assignment
         while queue or running:
             while queue and len(running) < max(1, jobs):
                 index, staged, source = queue.pop(0)
-                pid = _fork_child(staged, source, assignment, suite, zygote, channel / f"{index}.json",
-                                  hidden=hidden, fail_fast=fail_fast, threads=1 if jobs > 1 else 2)
+                pid = _fork_child(
+                    staged,
+                    source,
+                    assignment,
+                    suite,
+                    zygote,
+                    channel / f"{index}.json",
+                    hidden=hidden,
+                    fail_fast=fail_fast,
+                    threads=1 if jobs > 1 else 2,
+                )
                 running[pid] = (index, staged, source, time.monotonic() + wall_limit)
             pid, status = os.waitpid(-1, os.WNOHANG)
             if pid == 0:
@@ -235,8 +306,18 @@ def _run_children(pending: list[tuple[int, Staged, str]], assignment: Assignment
         shutil.rmtree(channel, ignore_errors=True)
 
 
-def _fork_child(staged: Staged, source: str, assignment: Assignment, suite: Path, zygote: Zygote, report_path: Path, *,
-                hidden: bool, fail_fast: bool, threads: int) -> int:
+def _fork_child(
+    staged: Staged,
+    source: str,
+    assignment: Assignment,
+    suite: Path,
+    zygote: Zygote,
+    report_path: Path,
+    *,
+    hidden: bool,
+    fail_fast: bool,
+    threads: int,
+) -> int:
     sys.stdout.flush()
     sys.stderr.flush()
     pid = os.fork()
@@ -259,7 +340,9 @@ def _fork_child(staged: Staged, source: str, assignment: Assignment, suite: Path
         os._exit(code)
 
 
-def _collect(path: Path, staged: Staged, source: str, assignment: Assignment, hidden: bool, status: int) -> Report:
+def _collect(
+    path: Path, staged: Staged, source: str, assignment: Assignment, hidden: bool, status: int
+) -> Report:
     if path.exists():
         try:
             return Report.from_json(json.loads(path.read_text()))

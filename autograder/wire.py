@@ -81,7 +81,9 @@ def _to_json(value: Any, blob: bytearray, depth: int) -> Any:
     if isinstance(value, torch.Tensor):
         return _tensor_to_json(value, blob)
     if isinstance(value, np.ndarray):
-        name = _NUMPY_NAMES.get(value.dtype.newbyteorder("<") if value.dtype.byteorder == ">" else value.dtype)
+        name = _NUMPY_NAMES.get(
+            value.dtype.newbyteorder("<") if value.dtype.byteorder == ">" else value.dtype
+        )
         if name is None:
             raise WireError(f"numpy dtype {value.dtype} is not allowed on the wire")
         data = np.ascontiguousarray(value, dtype=DTYPES[name][1]).tobytes()

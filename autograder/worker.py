@@ -121,7 +121,9 @@ class _Worker:
 
 def _describe(exc: BaseException) -> dict:
     """The exception as plain data: type, message and the submission's part of the traceback."""
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if "autograder" not in Path(f.filename).parts]
+    frames = [
+        f for f in traceback.extract_tb(exc.__traceback__) if "autograder" not in Path(f.filename).parts
+    ]
     trace = "".join(traceback.format_list(frames[-8:]))
     message = str(exc)
     return {
@@ -139,8 +141,17 @@ def _run_worker(sock: socket.socket, request: dict) -> None:
     submission = Path(request["submission"])
     workdir = Path(request["workdir"])
     os.environ.clear()
-    os.environ.update({"HOME": str(workdir), "TMPDIR": str(workdir), "LANG": "C.UTF-8", "PATH": "/usr/bin:/bin",
-                       "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONHASHSEED": "0"})
+    os.environ.update(
+        {
+            "HOME": str(workdir),
+            "TMPDIR": str(workdir),
+            "LANG": "C.UTF-8",
+            "PATH": "/usr/bin:/bin",
+            "OMP_NUM_THREADS": "1",
+            "MKL_NUM_THREADS": "1",
+            "PYTHONHASHSEED": "0",
+        }
+    )
     os.chdir(workdir)
     sys.path.insert(0, str(submission))
     layers: list[str] = list(request.get("layers_so_far", []))
@@ -148,7 +159,9 @@ def _run_worker(sock: socket.socket, request: dict) -> None:
     procs = int(request["max_procs"])
     if uid is None:  # not root: RLIMIT_NPROC counts every process of this user
         procs += confine.count_user_processes(os.getuid())
-    confine.apply_rlimits(request["cpu_seconds"], int(request["memory_bytes"]), procs, int(request["max_file_bytes"]))
+    confine.apply_rlimits(
+        request["cpu_seconds"], int(request["memory_bytes"]), procs, int(request["max_file_bytes"])
+    )
     layers.append("rlimits")
     hidden = [Path(p) for p in request["hidden"]]
     if confine.apply_landlock([submission], [workdir], hidden):

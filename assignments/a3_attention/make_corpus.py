@@ -153,7 +153,7 @@ def rhyme(rng: random.Random) -> str:
 
 
 def _distinct(rng: random.Random, items: list, n: int) -> list:
-    """``n`` different items of ``items``, in random order (like ``rng.sample``, spelled out to stay stable)."""
+    """``n`` different items of ``items`` in random order; ``rng.sample`` spelled out, to stay stable."""
     pool = list(items)
     picked = []
     for _ in range(n):
@@ -171,9 +171,11 @@ def make_corpus(seed: int = DEFAULT_SEED, size: int = DEFAULT_SIZE) -> str:
     total = 0
     while total < size:
         r, acc = rng.random(), 0.0
-        for make, weight in KINDS:
+        make = KINDS[-1][0]
+        for kind, weight in KINDS:
             acc += weight
             if r < acc:
+                make = kind
                 break
         paragraphs.append(make(rng))
         total += len(paragraphs[-1]) + 2

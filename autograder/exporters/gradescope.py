@@ -40,7 +40,7 @@ mkdir -p /autograder/results
 if [ -f /tmp/llmkit-out/submission/results.json ]; then
     cp /tmp/llmkit-out/submission/results.json /autograder/results/results.json
 else
-    echo '{{"score": 0, "output": "The autograder could not grade this submission; contact the course staff."}}' \\
+    echo '{{"score": 0, "output": "This submission could not be graded; contact the course staff."}}' \\
         > /autograder/results/results.json
 fi
 """

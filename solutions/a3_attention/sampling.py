@@ -1,4 +1,4 @@
-"""Turning next-token logits into text: temperature, top-k and top-p (nucleus) filtering, and the sampling loop.
+"""From next-token logits to text: temperature, top-k and top-p (nucleus) filtering, and the sampling loop.
 
 Generation runs the same forward pass as training, one new token at a time: feed the sequence so far, keep
 the logits of the last position, pick a token, append it, repeat.

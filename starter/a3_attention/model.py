@@ -4,7 +4,7 @@ The model maps token ids [B, T] to logits [B, T, V]: the logits at position t sc
 the token at position t + 1, computed from tokens 0..t only. Stacking causal attention blocks keeps that
 property, which is why one forward pass over a sequence yields T training signals at once.
 
-Names of modules and parameters are pinned (the graders load weights with ``load_state_dict``), see each class.
+Module and parameter names are pinned (the graders load weights with ``load_state_dict``); see each class.
 """
 
 from dataclasses import dataclass
@@ -83,7 +83,7 @@ class GPT(nn.Module):
     - ``wte = nn.Embedding(vocab_size, d_model)``: token embeddings;
     - ``wpe = nn.Embedding(block_size, d_model)``: learned position embeddings, position t uses row t;
     - ``blocks = nn.ModuleList([Block(config) for _ in range(n_layers)])``;
-    - ``ln_f = nn.LayerNorm(d_model, eps=layer_norm_eps)``: the final norm (needed because blocks are pre-norm);
+    - ``ln_f = nn.LayerNorm(d_model, eps=layer_norm_eps)``: the final norm (blocks are pre-norm);
     - ``lm_head = nn.Linear(d_model, vocab_size, bias=False)`` whose weight is the very same Parameter as
       ``wte.weight`` (weight tying: ``self.lm_head.weight = self.wte.weight``).
 
@@ -142,5 +142,5 @@ def next_token_loss(logits: Tensor, labels: Tensor, ignore_index: int = -100) ->
 
 
 def count_parameters(model: nn.Module) -> int:
-    """Number of trainable scalars in ``model``; a tied matrix counts once (``parameters()`` de-duplicates)."""
+    """Number of trainable scalars in ``model``; a tied matrix counts once (``parameters()`` deduplicates)."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)

@@ -25,7 +25,7 @@ ROOT = kit_root()
 
 
 def tree_digest(root: Path) -> dict[str, str]:
-    """sha256 of every file of the kit that git would track (the repo, minus caches and the grading output)."""
+    """sha256 of every file of the kit (the repo, minus caches and workspaces)."""
     digests = {}
     for path in sorted(root.rglob("*")):
         rel = path.relative_to(root)
@@ -55,17 +55,42 @@ def leftover_processes() -> list[str]:
 def graded(tmp_path_factory):
     out = tmp_path_factory.mktemp("adversarial")
     before = tree_digest(ROOT)
-    submissions = [str(ROOT / "solutions" / "a3_attention")] + [str(HERE / "submissions" / a) for a in ATTACKS]
+    submissions = [str(ROOT / "solutions" / "a3_attention")] + [
+        str(HERE / "submissions" / a) for a in ATTACKS
+    ]
     start = time.monotonic()
     proc = subprocess.run(
-        [sys.executable, "-m", "autograder", "grade", "a3", *submissions, "--out", str(out), "--jobs", "2",
-         "--time-limit", "25", "--call-timeout", "2"],
-        capture_output=True, text=True, timeout=900, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "autograder",
+            "grade",
+            "a3",
+            *submissions,
+            "--out",
+            str(out),
+            "--jobs",
+            "2",
+            "--time-limit",
+            "25",
+            "--call-timeout",
+            "2",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        cwd=ROOT,
     )
     elapsed = time.monotonic() - start
     time.sleep(1.0)  # give killed process trees a moment to be reaped
-    return {"proc": proc, "out": out, "before": before, "after": tree_digest(ROOT), "elapsed": elapsed,
-            "leftovers": leftover_processes()}
+    return {
+        "proc": proc,
+        "out": out,
+        "before": before,
+        "after": tree_digest(ROOT),
+        "elapsed": elapsed,
+        "leftovers": leftover_processes(),
+    }
 
 
 def test_the_batch_completes(graded):
@@ -78,7 +103,9 @@ def test_the_batch_completes(graded):
 
 def test_the_reference_in_the_same_batch_still_scores_full(graded):
     results = json.loads((graded["out"] / "a3_attention" / "results.json").read_text())
-    assert results["score"] == results["max_score"] == 100, [t for t in results["tests"] if t["status"] != "passed"]
+    assert results["score"] == results["max_score"] == 100, [
+        t for t in results["tests"] if t["status"] != "passed"
+    ]
 
 
 @pytest.mark.parametrize("attack", ATTACKS)

@@ -1,4 +1,4 @@
-"""The worker sandbox: calls, handles, failures that fail closed, and the limits a submission cannot escape."""
+"""The worker sandbox: calls, handles, failures that fail closed, and limits a submission cannot escape."""
 
 from __future__ import annotations
 
@@ -95,7 +95,9 @@ def make_submission(files: dict[str, str]) -> Path:
 @pytest.fixture
 def sub(zygote):
     folder = make_submission({"mod.py": MODULE})
-    s = Submission(zygote, folder, Limits(call_timeout=3, cpu_seconds=30, memory_mb=1024), modules=("mod.py",))
+    s = Submission(
+        zygote, folder, Limits(call_timeout=3, cpu_seconds=30, memory_mb=1024), modules=("mod.py",)
+    )
     yield s
     s.close()
     shutil.rmtree(folder)

@@ -1,8 +1,8 @@
 """Trusted-side oracles of the a3 hidden suite: library computations the submission is compared with.
 
-- a Hugging Face ``GPT2LMHeadModel`` built offline from a tiny config (eager attention, no dropout, eval mode),
-  with random weights drawn from the test's generator so that activations and logits are of order one, and
-  its weights converted to the kit's ``state_dict`` layout (HF ``Conv1D`` weights are [in, out], the kit's
+- a Hugging Face ``GPT2LMHeadModel`` built offline from a tiny config (eager attention, no dropout, eval
+  mode), with random weights drawn from the test's generator so that activations and logits are of order one,
+  and its weights converted to the kit's ``state_dict`` layout (HF ``Conv1D`` weights are [in, out], the kit's
   ``nn.Linear`` weights [out, in]);
 - multi-head attention written with ``F.scaled_dot_product_attention`` in the pinned GPT-2 layout;
 - the filtering of ``sampling.filter_logits`` written as the handout pins it (temperature, top-k, top-p).
@@ -99,7 +99,8 @@ def kit_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
-def hf_logits(model: GPT2LMHeadModel, idx: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+def hf_logits(model: GPT2LMHeadModel, idx: torch.Tensor,
+              attention_mask: torch.Tensor | None = None) -> torch.Tensor:
     """Logits [B, T, V]; positions are 0..T-1 whatever the mask (the kit's pinned convention)."""
     with torch.no_grad():
         positions = torch.arange(idx.shape[1]).expand(idx.shape[0], -1)
@@ -115,7 +116,8 @@ def hf_block(rng: torch.Generator, *, d_model: int, n_heads: int, layer_norm_eps
     with torch.no_grad():
         model.wpe.weight.zero_()  # then the block's input is exactly inputs_embeds
     model.eval()
-    state = {k.removeprefix("blocks.0."): v for k, v in kit_state_dict(model).items() if k.startswith("blocks.0.")}
+    state = {k.removeprefix("blocks.0."): v for k, v in kit_state_dict(model).items()
+             if k.startswith("blocks.0.")}
 
     def run(x: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         captured = []
@@ -185,7 +187,8 @@ def mha_weights(rng: torch.Generator, C: int) -> dict[str, torch.Tensor]:
 
 def mha(x: torch.Tensor, w: dict[str, torch.Tensor], n_heads: int,
         attention_mask: torch.Tensor | None = None) -> torch.Tensor:
-    """GPT-2 multi-head attention: fused [q | k | v] projection, heads by ``view(B, T, H, hd)``, SDPA, proj."""
+    """GPT-2 multi-head attention: fused [q | k | v] projection, heads by ``view(B, T, H, hd)``, SDPA, then
+    the output projection."""
     B, T, C = x.shape
     hd = C // n_heads
     q, k, v = F.linear(x, w["qkv.weight"], w["qkv.bias"]).split(C, dim=-1)
@@ -239,22 +242,6 @@ def kept_sets(logits: torch.Tensor, temperature: float, top_k: int | None, top_p
         keep_sorted = rank < n_keep[:, None]
         keep = torch.zeros(B, V, dtype=torch.bool).scatter(-1, order, keep_sorted)
     return keep
-
-
-def filtered(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None):
-    """(expected filter_logits output in float32, the kept set), or None if the case is fragile."""
-    keep = kept_sets(logits, temperature, top_k, top_p)
-    if keep is None:
-        return None
-    return (logits / temperature).masked_fill(~keep, float("-inf")), keep
-
-
-def robust_top_p(logits: torch.Tensor, temperature: float, top_k: int | None, candidates: list[float]) -> float:
-    """The first candidate top_p whose kept sets are robust for every row (see ``kept_sets``)."""
-    for p in candidates:
-        if kept_sets(logits, temperature, top_k, p) is not None:
-            return p
-    raise RuntimeError("no robust top_p among the candidates")  # the suite's own design error
 
 
 def token_ids(got, shape: tuple[int, ...], vocab_size: int, what: str) -> torch.Tensor:

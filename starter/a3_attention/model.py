@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-from torch import Tensor
-
 from attention import MultiHeadAttention
+from torch import Tensor
 
 
 @dataclass

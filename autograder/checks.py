@@ -7,6 +7,7 @@ message is the whole feedback a student sees for that test.
 
 from __future__ import annotations
 
+import ast
 from typing import Any
 
 import torch
@@ -99,6 +100,36 @@ def expect_scalar(got: Any, expected: float, *, what: str, atol: float, rtol: fl
             + (f" + {rtol:g}*|expected|)" if rtol else ")")
         )
     return value
+
+
+def forbidden_names(source: str, names: set[str]) -> list[tuple[int, str]]:
+    """(line, name) of every use of one of `names` in `source`, as a bare name, an attribute or an import.
+
+    Read as text on the trusted side (never imported). A determined student can hide a call from any static
+    check; this one catches honest mistakes, and the handout says the rule."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and node.id in names:
+            found.append((node.lineno, node.id))
+        elif isinstance(node, ast.Attribute) and node.attr in names:
+            found.append((node.lineno, node.attr))
+        elif isinstance(node, ast.alias) and node.name.rsplit(".", 1)[-1] in names:
+            found.append((node.lineno, node.name))
+        elif isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
+            found.append((node.lineno, node.value))
+    return sorted(set(found))
+
+
+def expect_not_used(source: str, names: set[str], *, where: str) -> None:
+    """`source` (a submitted file's text) must not use any of `names`."""
+    found = forbidden_names(source, names)
+    if found:
+        uses = ", ".join(f"{name} (line {line})" for line, name in found[:5])
+        raise GradeFailure(f"{where} uses what this task must build itself: {uses}")
 
 
 def expect(condition: bool, message: str) -> None:

@@ -428,6 +428,13 @@ class Submission:
         parts = [*self.outputs, self.worker.output_text() if self.worker else ""]
         return "".join(p for p in parts if p)[-OUTPUT_CAP:]
 
+    def source(self, filename: str) -> str:
+        """The text of a submitted file ("" if absent), read on the trusted side and never imported."""
+        path = self.path / filename
+        if path.is_symlink() or not path.is_file() or path.stat().st_size > 1 << 20:
+            return ""
+        return path.read_text(encoding="utf-8", errors="replace")
+
     def _timeout(self, timeout: float | None) -> float:
         """The call's own timeout, cut to what is left of the submission's time limit."""
         timeout = self.limits.call_timeout if timeout is None else timeout

@@ -83,7 +83,8 @@ def limits_for(assignment: Assignment) -> Limits:
 
 
 def _pytest_args(suite: Path, fail_fast: bool, collect_only: bool = False) -> list[str]:
-    plugins_off = ["cacheprovider", "randomly", "xdist", "unraisableexception", "threadexception", "faulthandler"]
+    plugins_off = ["cacheprovider", "randomly", "xdist", "unraisableexception", "threadexception",
+                   "faulthandler"]  # fmt: skip
     args = [str(suite), "-q", "--assert=plain", "--tb=no", "--import-mode=importlib", f"--rootdir={suite}",
             f"--confcutdir={suite}", "-o", "addopts=", "-o", "python_files=test_*.py",
             "-W", "ignore::DeprecationWarning"]  # fmt: skip
@@ -97,15 +98,20 @@ def _pytest_args(suite: Path, fail_fast: bool, collect_only: bool = False) -> li
 
 
 @contextlib.contextmanager
-def _quiet() -> Iterator[None]:
-    """pytest's own terminal output is not the report: send it nowhere."""
-    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
-        yield
+def _quiet(suite: Path) -> Iterator[None]:
+    """pytest's own terminal output is not the report: send it nowhere. The suite's folder is importable
+    meanwhile, so its test files can share private helper modules (`import _oracles`)."""
+    sys.path.insert(0, str(suite))
+    try:
+        with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+            yield
+    finally:
+        sys.path.remove(str(suite))
 
 
 def prewarm(suite: Path) -> None:
     """Import the suite (and what it imports) once in the parent, so forked children start warm."""
-    with _quiet():
+    with _quiet(suite):
         pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[])
 
 
@@ -137,7 +143,7 @@ def run_suite(
     )
     context = GradingContext(submission=submission, seed=seed)
     try:
-        with _quiet():
+        with _quiet(suite):
             code = pytest.main(_pytest_args(suite, fail_fast), plugins=[GradingPlugin(context)])
         if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
             report.error = f"the test suite could not run (pytest exit code {int(code)})"

@@ -7,7 +7,7 @@
 - multi-head attention written with ``F.scaled_dot_product_attention`` in the pinned GPT-2 layout;
 - the filtering of ``sampling.filter_logits`` written as the handout pins it (temperature, top-k, top-p).
 
-Test files load this module by path (see ``load_oracles`` in each of them); it never imports student code.
+Test files load this module by path (see ``_oracles()`` in each of them); it never imports student code.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ import torch.nn.functional as F  # noqa: E402
 import transformers  # noqa: E402
 from transformers import GPT2Config, GPT2LMHeadModel, GPT2Model  # noqa: E402
 
-from autograder.checks import GradeFailure, expect, expect_tensor  # noqa: E402
+from autograder.checks import GradeFailure, expect, expect_not_used, expect_tensor  # noqa: E402
 
 transformers.logging.set_verbosity_error()
 
@@ -33,19 +33,47 @@ _HF_TO_KIT = {  # HF GPT-2 name fragment -> kit name fragment (inside one block)
     "mlp.c_proj.": "mlp.proj.",
 }
 _CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
+FORBIDDEN_IN_ATTENTION = {  # the handout: attention.py must not call what it is compared with
+    "scaled_dot_product_attention",
+    "MultiheadAttention",
+    "Transformer",
+    "TransformerEncoder",
+    "TransformerEncoderLayer",
+    "TransformerDecoder",
+    "TransformerDecoderLayer",
+}
 
 
 # ---------------------------------------------------------------------------------------------- HF GPT-2
 
 
-def hf_config(*, vocab_size: int, block_size: int, d_model: int, n_layers: int, n_heads: int,
-              layer_norm_eps: float = 1e-5) -> GPT2Config:
+def hf_config(
+    *,
+    vocab_size: int,
+    block_size: int,
+    d_model: int,
+    n_layers: int,
+    n_heads: int,
+    layer_norm_eps: float = 1e-5,
+) -> GPT2Config:
     """A tiny GPT-2 config with every dropout off and the eager attention path (the closest to the kit's)."""
     return GPT2Config(
-        vocab_size=vocab_size, n_positions=block_size, n_embd=d_model, n_layer=n_layers, n_head=n_heads,
-        layer_norm_epsilon=layer_norm_eps, activation_function="gelu_new", resid_pdrop=0.0, embd_pdrop=0.0,
-        attn_pdrop=0.0, scale_attn_weights=True, scale_attn_by_inverse_layer_idx=False,
-        reorder_and_upcast_attn=False, bos_token_id=0, eos_token_id=0, attn_implementation="eager",
+        vocab_size=vocab_size,
+        n_positions=block_size,
+        n_embd=d_model,
+        n_layer=n_layers,
+        n_head=n_heads,
+        layer_norm_epsilon=layer_norm_eps,
+        activation_function="gelu_new",
+        resid_pdrop=0.0,
+        embd_pdrop=0.0,
+        attn_pdrop=0.0,
+        scale_attn_weights=True,
+        scale_attn_by_inverse_layer_idx=False,
+        reorder_and_upcast_attn=False,
+        bos_token_id=0,
+        eos_token_id=0,
+        attn_implementation="eager",
     )
 
 
@@ -53,6 +81,9 @@ def randomize(model: torch.nn.Module, rng: torch.Generator) -> None:
     """Overwrite every parameter with draws from ``rng`` at a scale where activations are of order one.
 
     GPT-2's own initialisation (std 0.02) makes logits tiny, which would hide most bugs inside any tolerance.
+    The output projections get a gain of 3 so that the blocks, not the current token's own embedding, dominate
+    the residual stream: with tied embeddings a model otherwise mostly predicts its input token again, and
+    greedy generations repeat one token, which would make every context look alike.
     """
     with torch.no_grad():
         for name, p in model.named_parameters():  # a tied matrix is listed once
@@ -63,7 +94,9 @@ def randomize(model: torch.nn.Module, rng: torch.Generator) -> None:
                 p.copy_(noise)
             elif name.endswith("wpe.weight"):
                 p.copy_(0.5 * noise)
-            elif name.endswith("weight"):  # Conv1D, [in, out]
+            elif name.endswith("c_proj.weight"):  # Conv1D, [in, out]
+                p.copy_(3.0 * noise / math.sqrt(p.shape[0]))
+            elif name.endswith("weight"):
                 p.copy_(noise / math.sqrt(p.shape[0]))
             else:
                 p.copy_(0.1 * noise)
@@ -99,8 +132,9 @@ def kit_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
     return state
 
 
-def hf_logits(model: GPT2LMHeadModel, idx: torch.Tensor,
-              attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+def hf_logits(
+    model: GPT2LMHeadModel, idx: torch.Tensor, attention_mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """Logits [B, T, V]; positions are 0..T-1 whatever the mask (the kit's pinned convention)."""
     with torch.no_grad():
         positions = torch.arange(idx.shape[1]).expand(idx.shape[0], -1)
@@ -110,14 +144,23 @@ def hf_logits(model: GPT2LMHeadModel, idx: torch.Tensor,
 def hf_block(rng: torch.Generator, *, d_model: int, n_heads: int, layer_norm_eps: float = 1e-5):
     """(run, state): ``run(x, attention_mask)`` is one HF GPT-2 block applied to x [B, T, C]; ``state`` holds
     the same weights under the kit's ``Block`` names."""
-    model = GPT2Model(hf_config(vocab_size=3, block_size=16, d_model=d_model, n_layers=1, n_heads=n_heads,
-                                layer_norm_eps=layer_norm_eps))
+    model = GPT2Model(
+        hf_config(
+            vocab_size=3,
+            block_size=16,
+            d_model=d_model,
+            n_layers=1,
+            n_heads=n_heads,
+            layer_norm_eps=layer_norm_eps,
+        )
+    )
     randomize(model, rng)
     with torch.no_grad():
         model.wpe.weight.zero_()  # then the block's input is exactly inputs_embeds
     model.eval()
-    state = {k.removeprefix("blocks.0."): v for k, v in kit_state_dict(model).items()
-             if k.startswith("blocks.0.")}
+    state = {
+        k.removeprefix("blocks.0."): v for k, v in kit_state_dict(model).items() if k.startswith("blocks.0.")
+    }
 
     def run(x: torch.Tensor, attention_mask: torch.Tensor | None = None) -> torch.Tensor:
         captured = []
@@ -136,8 +179,15 @@ def hf_block(rng: torch.Generator, *, d_model: int, n_heads: int, layer_norm_eps
 def student_gpt(sub, hf: GPT2LMHeadModel, what: str):
     """Build the submission's ``GPT`` with the HF model's hyperparameters and weights, in eval mode."""
     c = hf.config
-    config = sub.call("model.GPTConfig", vocab_size=c.vocab_size, block_size=c.n_positions, d_model=c.n_embd,
-                      n_layers=c.n_layer, n_heads=c.n_head, layer_norm_eps=c.layer_norm_epsilon)
+    config = sub.call(
+        "model.GPTConfig",
+        vocab_size=c.vocab_size,
+        block_size=c.n_positions,
+        d_model=c.n_embd,
+        n_layers=c.n_layer,
+        n_heads=c.n_head,
+        layer_norm_eps=c.layer_norm_epsilon,
+    )
     model = sub.call("model.GPT", config)
     load_weights(model, kit_state_dict(hf), what)
     model.call("eval")
@@ -151,11 +201,21 @@ def load_weights(module, state: dict[str, torch.Tensor], what: str) -> None:
     ok = isinstance(result, list) and len(result) == 2 and all(isinstance(r, list) for r in result)
     expect(ok, f"{what}: load_state_dict did not return (missing_keys, unexpected_keys)")
     unexpected = [str(k) for k in result[1]]
-    expect(not unexpected, f"{what}: these weights found no parameter of that name in your module: "
-                           f"{sorted(unexpected)[:6]}; parameter names are pinned in the handout")
+    expect(
+        not unexpected,
+        f"{what}: these weights found no parameter of that name in your module: "
+        f"{sorted(unexpected)[:6]}; parameter names are pinned in the handout",
+    )
 
 
 # ---------------------------------------------------------------------------------------------- attention
+
+
+def expect_own_attention(sub) -> None:
+    """Problems 2 and 3 earn no points when attention.py (or a notebook, which holds every module) uses the
+    library attention the suite compares it with. Read as text on the trusted side, never imported."""
+    expect_not_used(sub.source("attention.py"), FORBIDDEN_IN_ATTENTION, where="attention.py")
+    expect_not_used(sub.source("_notebook.py"), FORBIDDEN_IN_ATTENTION, where="your notebook")
 
 
 def causal_keep(T: int, attention_mask: torch.Tensor | None = None, extra_dims: int = 1) -> torch.Tensor:
@@ -185,8 +245,9 @@ def mha_weights(rng: torch.Generator, C: int) -> dict[str, torch.Tensor]:
     }
 
 
-def mha(x: torch.Tensor, w: dict[str, torch.Tensor], n_heads: int,
-        attention_mask: torch.Tensor | None = None) -> torch.Tensor:
+def mha(
+    x: torch.Tensor, w: dict[str, torch.Tensor], n_heads: int, attention_mask: torch.Tensor | None = None
+) -> torch.Tensor:
     """GPT-2 multi-head attention: fused [q | k | v] projection, heads by ``view(B, T, H, hd)``, SDPA, then
     the output projection."""
     B, T, C = x.shape
@@ -216,8 +277,9 @@ def mask_with_holes(rng: torch.Generator, B: int, T: int, first_real: bool = Tru
 # ---------------------------------------------------------------------------------------------- sampling
 
 
-def kept_sets(logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None,
-              margin: float = 1e-3) -> torch.Tensor | None:
+def kept_sets(
+    logits: torch.Tensor, temperature: float, top_k: int | None, top_p: float | None, margin: float = 1e-3
+) -> torch.Tensor | None:
     """Boolean [B, V] of the tokens that temperature, then top-k, then top-p keep (the pinned HF order).
 
     Decided in float64. Returns None when the answer is fragile: a tie at the k-th value, or a cumulative
@@ -248,6 +310,8 @@ def token_ids(got, shape: tuple[int, ...], vocab_size: int, what: str) -> torch.
     """``got`` must be an int64 tensor of ``shape`` holding valid token ids."""
     got = expect_tensor(got, shape=shape, dtype=torch.int64, what=what)
     if got.numel() and not (int(got.min()) >= 0 and int(got.max()) < vocab_size):
-        raise GradeFailure(f"{what}: token ids must lie in [0, {vocab_size}), got values from "
-                           f"{int(got.min())} to {int(got.max())}")
+        raise GradeFailure(
+            f"{what}: token ids must lie in [0, {vocab_size}), got values from "
+            f"{int(got.min())} to {int(got.max())}"
+        )
     return got

@@ -5,28 +5,19 @@ combining the causal mask and the real keys). Invariant: causality. Tolerance: 1
 order one in float32 (observed error of a correct implementation: about 3e-7).
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import _oracles as O  # the suite's own helpers (its folder is on sys.path while it runs)
 import pytest
 import torch
 
 from autograder.checks import expect_close, expect_tensor
 
-
-def _oracles():
-    name = "llmkit_suite_a3_oracles"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_oracles.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-O = _oracles()
 ATOL = 1e-5
+
+
+@pytest.fixture(autouse=True)
+def _own_attention(sub):
+    """Every test of this problem requires that attention.py does not call the library attention (handout)."""
+    O.expect_own_attention(sub)
 
 
 def _qkv(rng, *shape, scale=1.0):
@@ -38,8 +29,9 @@ def test_causal_attention_matches_sdpa(sub, rng):
     """causal_attention matches scaled_dot_product_attention (B=2, H=3, T=5, d=4)"""
     q, k, v = _qkv(rng, 2, 3, 5, 4)
     got = sub.call("attention.causal_attention", q, k, v)
-    expect_close(got, O.sdpa(q, k, v), atol=ATOL,
-                 what="causal_attention(q, k, v), q/k/v of shape (2, 3, 5, 4)")
+    expect_close(
+        got, O.sdpa(q, k, v), atol=ATOL, what="causal_attention(q, k, v), q/k/v of shape (2, 3, 5, 4)"
+    )
 
 
 @pytest.mark.points(3)
@@ -48,8 +40,9 @@ def test_causal_attention_other_shapes(sub, rng):
     for shape in [(3, 7, 6), (1, 4, 9, 8), (2, 1, 3, 2, 5)]:
         q, k, v = _qkv(rng, *shape)
         got = sub.call("attention.causal_attention", q, k, v)
-        expect_close(got, O.sdpa(q, k, v), atol=ATOL,
-                     what=f"causal_attention(q, k, v), q/k/v of shape {shape}")
+        expect_close(
+            got, O.sdpa(q, k, v), atol=ATOL, what=f"causal_attention(q, k, v), q/k/v of shape {shape}"
+        )
 
 
 @pytest.mark.points(3)
@@ -60,14 +53,18 @@ def test_causal_attention_is_causal(sub, rng):
     expect_close(base, O.sdpa(q, k, v), atol=ATOL, what="causal_attention(q, k, v), shape (2, 3, 7, 4)")
     for cut in (2, 4):  # positions > cut change
         k2, v2 = k.clone(), v.clone()
-        k2[..., cut + 1:, :] += 3.0 * torch.randn(k2[..., cut + 1:, :].shape, generator=rng)
-        v2[..., cut + 1:, :] += 3.0 * torch.randn(v2[..., cut + 1:, :].shape, generator=rng)
+        k2[..., cut + 1 :, :] += 3.0 * torch.randn(k2[..., cut + 1 :, :].shape, generator=rng)
+        v2[..., cut + 1 :, :] += 3.0 * torch.randn(v2[..., cut + 1 :, :].shape, generator=rng)
         got = sub.call("attention.causal_attention", q, k2, v2)
         got = expect_tensor(got, shape=base.shape, dtype=torch.float32, what="causal_attention(q, k, v)")
-        expect_close(got[..., : cut + 1, :], base[..., : cut + 1, :], atol=1e-6,
-                     what=f"outputs at positions 0..{cut} after the keys and values of positions "
-                          f"{cut + 1}..6 changed (they must not move: position t may only look at "
-                          f"positions <= t)")
+        expect_close(
+            got[..., : cut + 1, :],
+            base[..., : cut + 1, :],
+            atol=1e-6,
+            what=f"outputs at positions 0..{cut} after the keys and values of positions "
+            f"{cut + 1}..6 changed (they must not move: position t may only look at "
+            f"positions <= t)",
+        )
 
 
 @pytest.mark.points(4)
@@ -77,9 +74,14 @@ def test_causal_attention_padding_mask(sub, rng):
     mask = torch.tensor([[0, 0, 1, 1, 1, 1], [0, 1, 1, 1, 1, 1]])
     got = sub.call("attention.causal_attention", q, k, v, attention_mask=mask)
     real = mask.bool()[:, None, :, None]  # outputs at padded query positions are not graded
-    expect_close(got, O.sdpa(q, k, v, mask), atol=ATOL, mask=real,
-                 what="causal_attention(q, k, v, attention_mask) at real query positions, q/k/v of shape "
-                      "(2, 3, 6, 4), rows of the mask [0,0,1,1,1,1] and [0,1,1,1,1,1]")
+    expect_close(
+        got,
+        O.sdpa(q, k, v, mask),
+        atol=ATOL,
+        mask=real,
+        what="causal_attention(q, k, v, attention_mask) at real query positions, q/k/v of shape "
+        "(2, 3, 6, 4), rows of the mask [0,0,1,1,1,1] and [0,1,1,1,1,1]",
+    )
 
 
 @pytest.mark.points(2)
@@ -89,9 +91,14 @@ def test_causal_attention_mask_with_holes(sub, rng):
     q, k, v = _qkv(rng, 3, 2, 7, 5)
     mask = O.mask_with_holes(rng, 3, 7, first_real=False).bool()
     got = sub.call("attention.causal_attention", q, k, v, attention_mask=mask)
-    expect_close(got, O.sdpa(q, k, v, mask), atol=ATOL, mask=mask[:, None, :, None],
-                 what="causal_attention(q, k, v, attention_mask) at real query positions, q/k/v of shape "
-                      "(3, 2, 7, 5), a bool mask with padding inside the rows")
+    expect_close(
+        got,
+        O.sdpa(q, k, v, mask),
+        atol=ATOL,
+        mask=mask[:, None, :, None],
+        what="causal_attention(q, k, v, attention_mask) at real query positions, q/k/v of shape "
+        "(3, 2, 7, 5), a bool mask with padding inside the rows",
+    )
 
 
 @pytest.mark.points(2)
@@ -101,9 +108,13 @@ def test_causal_attention_large_scores(sub, rng):
     q, k, v = _qkv(rng, 2, 3, 5, 4)
     q = 30.0 * q
     got = sub.call("attention.causal_attention", q, k, v)
-    expect_close(got, O.sdpa(q, k, v), atol=1e-4,
-                 what="causal_attention(30 * q, k, v), shape (2, 3, 5, 4), scores of a few hundred "
-                      "(tolerance 1e-4: float32 rounds scores of that size to about 3e-5)")
+    expect_close(
+        got,
+        O.sdpa(q, k, v),
+        atol=1e-4,
+        what="causal_attention(30 * q, k, v), shape (2, 3, 5, 4), scores of a few hundred "
+        "(tolerance 1e-4: float32 rounds scores of that size to about 3e-5)",
+    )
 
 
 @pytest.mark.points(2)
@@ -111,5 +122,6 @@ def test_causal_attention_float64(sub, rng):
     """causal_attention keeps float64 in float64 (a float64 test, tolerance 1e-12; B=2, H=3, T=6, d=8)"""
     q, k, v = (t.double() for t in _qkv(rng, 2, 3, 6, 8))
     got = sub.call("attention.causal_attention", q, k, v)
-    expect_close(got, O.sdpa(q, k, v), atol=1e-12,
-                 what="causal_attention(q, k, v), float64, shape (2, 3, 6, 8)")
+    expect_close(
+        got, O.sdpa(q, k, v), atol=1e-12, what="causal_attention(q, k, v), float64, shape (2, 3, 6, 8)"
+    )

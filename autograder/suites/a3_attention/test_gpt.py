@@ -6,28 +6,13 @@ dropouts 0, eval mode), its weights converted to the kit's names and loaded into
 order 10 here): 1e-4 absolute plus 1e-4 relative (observed error of a correct implementation: about 5e-6).
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import _oracles as O  # the suite's own helpers (its folder is on sys.path while it runs)
 import pytest
 import torch
 
 from autograder.checks import GradeFailure, expect, expect_close, expect_tensor
 from autograder.client import CallFailed
 
-
-def _oracles():
-    name = "llmkit_suite_a3_oracles"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_oracles.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-O = _oracles()
 ATOL, RTOL = 1e-4, 1e-4
 SMALL = dict(vocab_size=37, block_size=11, d_model=24, n_layers=2, n_heads=3)
 SMALL_TEXT = "V=37, block_size=11, d_model=24, n_layers=2, n_heads=3"
@@ -39,8 +24,13 @@ def test_gpt_matches_hf(sub, rng):
     hf = O.hf_gpt(rng, **SMALL)
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     idx = torch.randint(0, 37, (2, 7), generator=rng)
-    expect_close(model(idx), O.hf_logits(hf, idx), atol=ATOL, rtol=RTOL,
-                 what=f"GPT({SMALL_TEXT}) logits for idx of shape (2, 7)")
+    expect_close(
+        model(idx),
+        O.hf_logits(hf, idx),
+        atol=ATOL,
+        rtol=RTOL,
+        what=f"GPT({SMALL_TEXT}) logits for idx of shape (2, 7)",
+    )
 
 
 @pytest.mark.points(3)
@@ -51,8 +41,13 @@ def test_gpt_full_context(sub, rng):
     text = "V=50, block_size=9, d_model=20, n_layers=3, n_heads=5, layer_norm_eps=1e-3"
     model = O.student_gpt(sub, hf, f"GPT({text})")
     idx = torch.randint(0, 50, (3, 9), generator=rng)
-    expect_close(model(idx), O.hf_logits(hf, idx), atol=ATOL, rtol=RTOL,
-                 what=f"GPT({text}) logits for idx of shape (3, 9)")
+    expect_close(
+        model(idx),
+        O.hf_logits(hf, idx),
+        atol=ATOL,
+        rtol=RTOL,
+        what=f"GPT({text}) logits for idx of shape (3, 9)",
+    )
 
 
 @pytest.mark.points(1)
@@ -61,8 +56,13 @@ def test_gpt_single_token(sub, rng):
     hf = O.hf_gpt(rng, **SMALL)
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     idx = torch.randint(0, 37, (4, 1), generator=rng)
-    expect_close(model(idx), O.hf_logits(hf, idx), atol=ATOL, rtol=RTOL,
-                 what=f"GPT({SMALL_TEXT}) logits for idx of shape (4, 1)")
+    expect_close(
+        model(idx),
+        O.hf_logits(hf, idx),
+        atol=ATOL,
+        rtol=RTOL,
+        what=f"GPT({SMALL_TEXT}) logits for idx of shape (4, 1)",
+    )
 
 
 @pytest.mark.points(3)
@@ -72,16 +72,26 @@ def test_gpt_is_causal(sub, rng):
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     idx = torch.randint(0, 37, (2, 8), generator=rng)
     base = model(idx)
-    expect_close(base, O.hf_logits(hf, idx), atol=ATOL, rtol=RTOL,
-                 what=f"GPT({SMALL_TEXT}) logits for idx of shape (2, 8)")
+    expect_close(
+        base,
+        O.hf_logits(hf, idx),
+        atol=ATOL,
+        rtol=RTOL,
+        what=f"GPT({SMALL_TEXT}) logits for idx of shape (2, 8)",
+    )
     for cut in (2, 5):
         idx2 = idx.clone()
-        shift = 1 + torch.randint(0, 36, idx2[:, cut + 1:].shape, generator=rng)  # every later token changes
-        idx2[:, cut + 1:] = (idx2[:, cut + 1:] + shift) % 37
+        shift = 1 + torch.randint(0, 36, idx2[:, cut + 1 :].shape, generator=rng)  # every later token changes
+        idx2[:, cut + 1 :] = (idx2[:, cut + 1 :] + shift) % 37
         got = expect_tensor(model(idx2), shape=base.shape, dtype=torch.float32, what="GPT logits")
-        expect_close(got[:, : cut + 1], base[:, : cut + 1], atol=1e-5, rtol=1e-5,
-                     what=f"logits at positions 0..{cut} after the tokens at positions {cut + 1}..7 changed "
-                          f"(they must not move)")
+        expect_close(
+            got[:, : cut + 1],
+            base[:, : cut + 1],
+            atol=1e-5,
+            rtol=1e-5,
+            what=f"logits at positions 0..{cut} after the tokens at positions {cut + 1}..7 changed "
+            f"(they must not move)",
+        )
 
 
 @pytest.mark.points(2)
@@ -91,14 +101,21 @@ def test_gpt_weight_tying_behaviour(sub, rng):
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     new_wte = torch.randn(37, 24, generator=rng)
     result = model.call("load_state_dict", {"wte.weight": new_wte}, strict=False)
-    expect(isinstance(result, list) and len(result) == 2 and not result[1],
-           "load_state_dict({'wte.weight': ...}, strict=False) did not find the parameter wte.weight")
+    expect(
+        isinstance(result, list) and len(result) == 2 and not result[1],
+        "load_state_dict({'wte.weight': ...}, strict=False) did not find the parameter wte.weight",
+    )
     with torch.no_grad():
         hf.transformer.wte.weight.copy_(new_wte)  # tied in GPT-2: lm_head.weight is the same tensor
     idx = torch.randint(0, 37, (2, 6), generator=rng)
-    expect_close(model(idx), O.hf_logits(hf, idx), atol=ATOL, rtol=RTOL,
-                 what="logits after loading a new wte.weight only: the output layer must use the same matrix "
-                      "(self.lm_head.weight = self.wte.weight)")
+    expect_close(
+        model(idx),
+        O.hf_logits(hf, idx),
+        atol=ATOL,
+        rtol=RTOL,
+        what="logits after loading a new wte.weight only: the output layer must use the same matrix "
+        "(self.lm_head.weight = self.wte.weight)",
+    )
 
 
 @pytest.mark.points(1)
@@ -108,12 +125,17 @@ def test_gpt_parameter_count(sub, rng):
     config = sub.call("model.GPTConfig", **SMALL)
     model = sub.call("model.GPT", config)
     params = sub.call("builtins.dict", model.call("named_parameters"))
-    expect(isinstance(params, dict) and all(isinstance(p, torch.Tensor) for p in params.values()),
-           "named_parameters() of GPT did not give (name, tensor) pairs")
+    expect(
+        isinstance(params, dict) and all(isinstance(p, torch.Tensor) for p in params.values()),
+        "named_parameters() of GPT did not give (name, tensor) pairs",
+    )
     got = sum(p.numel() for p in params.values())
     want = sum(p.numel() for p in hf.parameters())
-    expect(got == want, f"GPT({SMALL_TEXT}) has {got} parameters; the GPT-2 layout with a tied lm_head has "
-                        f"{want} (an untied lm_head adds {37 * 24}, a bias on lm_head {37})")
+    expect(
+        got == want,
+        f"GPT({SMALL_TEXT}) has {got} parameters; the GPT-2 layout with a tied lm_head has "
+        f"{want} (an untied lm_head adds {37 * 24}, a bias on lm_head {37})",
+    )
 
 
 @pytest.mark.points(1)
@@ -127,8 +149,9 @@ def test_gpt_rejects_long_input(sub, rng):
     except CallFailed as exc:
         first_line = (str(exc).splitlines() or [""])[0]  # "<call>: <ExceptionType>: <message>"
         if exc.kind != "exception" or ": ValueError:" not in first_line:
-            raise GradeFailure(f"GPT.forward on T=12 > block_size=11 must raise ValueError; it raised: "
-                               f"{str(exc)[:300]}") from None
+            raise GradeFailure(
+                f"GPT.forward on T=12 > block_size=11 must raise ValueError; it raised: {str(exc)[:300]}"
+            ) from None
         return
     raise GradeFailure("GPT.forward on T=12 > block_size=11 must raise ValueError; it returned normally")
 
@@ -141,15 +164,26 @@ def test_gpt_right_padding(sub, rng):
     lengths = [7, 3, 5]
     idx = torch.randint(0, 37, (3, 7), generator=rng)  # the padding positions hold arbitrary tokens
     mask = torch.tensor([[1] * n + [0] * (7 - n) for n in lengths])
-    padded = expect_tensor(model(idx, mask), shape=(3, 7, 37), dtype=torch.float32,
-                           what="GPT logits with attention_mask")
+    padded = expect_tensor(
+        model(idx, mask), shape=(3, 7, 37), dtype=torch.float32, what="GPT logits with attention_mask"
+    )
     for b, n in enumerate(lengths):
-        alone = model(idx[b: b + 1, :n])
-        expect_close(alone, O.hf_logits(hf, idx[b: b + 1, :n]), atol=ATOL, rtol=RTOL,
-                     what=f"GPT logits of one unpadded sequence of length {n}")
-        expect_close(padded[b: b + 1, :n], alone, atol=1e-5, rtol=1e-5,
-                     what=f"logits of batch row {b} (length {n}, right-padded to 7 with attention_mask) at "
-                          f"its real positions, against the same sequence run alone")
+        alone = model(idx[b : b + 1, :n])
+        expect_close(
+            alone,
+            O.hf_logits(hf, idx[b : b + 1, :n]),
+            atol=ATOL,
+            rtol=RTOL,
+            what=f"GPT logits of one unpadded sequence of length {n}",
+        )
+        expect_close(
+            padded[b : b + 1, :n],
+            alone,
+            atol=1e-5,
+            rtol=1e-5,
+            what=f"logits of batch row {b} (length {n}, right-padded to 7 with attention_mask) at "
+            f"its real positions, against the same sequence run alone",
+        )
 
 
 @pytest.mark.points(2)
@@ -160,7 +194,12 @@ def test_gpt_mask_with_holes(sub, rng):
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     idx = torch.randint(0, 37, (3, 8), generator=rng)
     mask = O.mask_with_holes(rng, 3, 8).bool()
-    expect_close(model(idx, mask), O.hf_logits(hf, idx, mask.long()), atol=ATOL, rtol=RTOL,
-                 mask=mask[:, :, None],
-                 what="GPT logits at real positions with a bool attention_mask that has padding inside rows "
-                      "(positions stay 0..T-1 whatever the mask, as pinned)")
+    expect_close(
+        model(idx, mask),
+        O.hf_logits(hf, idx, mask.long()),
+        atol=ATOL,
+        rtol=RTOL,
+        mask=mask[:, :, None],
+        what="GPT logits at real positions with a bool attention_mask that has padding inside rows "
+        "(positions stay 0..T-1 whatever the mask, as pinned)",
+    )

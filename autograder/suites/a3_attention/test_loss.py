@@ -16,8 +16,9 @@ ATOL, RTOL = 1e-5, 1e-5
 
 def _oracle(logits, labels, ignore_index=-100):
     V = logits.shape[-1]
-    return float(F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1),
-                                 ignore_index=ignore_index))
+    return float(
+        F.cross_entropy(logits[:, :-1].reshape(-1, V), labels[:, 1:].reshape(-1), ignore_index=ignore_index)
+    )
 
 
 @pytest.mark.points(3)
@@ -27,12 +28,22 @@ def test_loss_matches_cross_entropy(sub, rng):
     labels = torch.randint(0, 37, (2, 5), generator=rng)
     got = sub.call("model.next_token_loss", logits, labels)
     if not (type(got) is torch.Tensor and got.dim() == 0 and got.dtype == torch.float32):
-        kind = (f"a tensor of shape {tuple(got.shape)} and dtype {got.dtype}" if type(got) is torch.Tensor
-                else f"a value of type {type(got).__name__}")
-        raise GradeFailure("next_token_loss must return a 0-d float32 tensor (so that training can call "
-                           f"loss.backward()), got {kind}")
-    expect_scalar(got, _oracle(logits, labels), atol=ATOL, rtol=RTOL,
-                  what="next_token_loss(logits, labels), logits (2, 5, 37), labels (2, 5), no ignored labels")
+        kind = (
+            f"a tensor of shape {tuple(got.shape)} and dtype {got.dtype}"
+            if type(got) is torch.Tensor
+            else f"a value of type {type(got).__name__}"
+        )
+        raise GradeFailure(
+            "next_token_loss must return a 0-d float32 tensor (so that training can call "
+            f"loss.backward()), got {kind}"
+        )
+    expect_scalar(
+        got,
+        _oracle(logits, labels),
+        atol=ATOL,
+        rtol=RTOL,
+        what="next_token_loss(logits, labels), logits (2, 5, 37), labels (2, 5), no ignored labels",
+    )
 
 
 @pytest.mark.points(3)
@@ -44,9 +55,14 @@ def test_loss_ignores_masked_labels(sub, rng):
     labels[1, 4:] = -100  # right padding
     labels[2, 2] = -100
     got = sub.call("model.next_token_loss", logits, labels)
-    expect_scalar(got, _oracle(logits, labels), atol=ATOL, rtol=RTOL,
-                  what="next_token_loss(logits, labels), logits (3, 6, 37), labels with -100 at a prompt, "
-                       "at padding and inside a row (the mean runs over non-ignored targets only)")
+    expect_scalar(
+        got,
+        _oracle(logits, labels),
+        atol=ATOL,
+        rtol=RTOL,
+        what="next_token_loss(logits, labels), logits (3, 6, 37), labels with -100 at a prompt, "
+        "at padding and inside a row (the mean runs over non-ignored targets only)",
+    )
 
 
 @pytest.mark.points(1)
@@ -57,8 +73,13 @@ def test_loss_custom_ignore_index(sub, rng):
     labels[0, 2:4] = 5
     labels[1, 5] = 5
     got = sub.call("model.next_token_loss", logits, labels, ignore_index=5)
-    expect_scalar(got, _oracle(logits, labels, ignore_index=5), atol=ATOL, rtol=RTOL,
-                  what="next_token_loss(logits, labels, ignore_index=5), logits (2, 6, 11)")
+    expect_scalar(
+        got,
+        _oracle(logits, labels, ignore_index=5),
+        atol=ATOL,
+        rtol=RTOL,
+        what="next_token_loss(logits, labels, ignore_index=5), logits (2, 6, 11)",
+    )
 
 
 @pytest.mark.points(1)
@@ -68,9 +89,13 @@ def test_loss_mean_over_batch_targets(sub, rng):
     labels = torch.randint(0, 13, (2, 7), generator=rng)
     labels[0, 2:] = -100  # row 0 has one target, row 1 has six
     got = sub.call("model.next_token_loss", logits, labels)
-    expect_scalar(got, _oracle(logits, labels), atol=ATOL, rtol=RTOL,
-                  what="next_token_loss(logits, labels), logits (2, 7, 13), one target in row 0 and six in "
-                       "row 1")
+    expect_scalar(
+        got,
+        _oracle(logits, labels),
+        atol=ATOL,
+        rtol=RTOL,
+        what="next_token_loss(logits, labels), logits (2, 7, 13), one target in row 0 and six in row 1",
+    )
 
 
 @pytest.mark.points(1)
@@ -80,9 +105,14 @@ def test_loss_large_logits(sub, rng):
     logits = 1000.0 * torch.randn(2, 4, 9, generator=rng)
     labels = torch.randint(0, 9, (2, 4), generator=rng)
     got = sub.call("model.next_token_loss", logits, labels)
-    expect_scalar(got, _oracle(logits, labels), atol=1e-3, rtol=1e-5,
-                  what="next_token_loss(1000 * x, labels), logits (2, 4, 9) (use a log-softmax or "
-                       "cross_entropy, not log(softmax(x)))")
+    expect_scalar(
+        got,
+        _oracle(logits, labels),
+        atol=1e-3,
+        rtol=1e-5,
+        what="next_token_loss(1000 * x, labels), logits (2, 4, 9) (use a log-softmax or "
+        "cross_entropy, not log(softmax(x)))",
+    )
 
 
 @pytest.mark.points(1)
@@ -91,5 +121,10 @@ def test_loss_short_sequences(sub, rng):
     logits = 2.0 * torch.randn(3, 2, 11, generator=rng)
     labels = torch.randint(0, 11, (3, 2), generator=rng)
     got = sub.call("model.next_token_loss", logits, labels)
-    expect_scalar(got, _oracle(logits, labels), atol=ATOL, rtol=RTOL,
-                  what="next_token_loss(logits, labels), logits (3, 2, 11), labels (3, 2)")
+    expect_scalar(
+        got,
+        _oracle(logits, labels),
+        atol=ATOL,
+        rtol=RTOL,
+        what="next_token_loss(logits, labels), logits (3, 2, 11), labels (3, 2)",
+    )

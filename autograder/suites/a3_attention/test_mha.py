@@ -5,28 +5,19 @@ output projection) around ``F.scaled_dot_product_attention``, with the same rand
 submission by ``load_state_dict``. Tolerance: 1e-5 absolute on outputs of order one (float32).
 """
 
-import importlib.util
-import sys
-from pathlib import Path
-
+import _oracles as O  # the suite's own helpers (its folder is on sys.path while it runs)
 import pytest
 import torch
 
 from autograder.checks import expect, expect_close, expect_tensor
 
-
-def _oracles():
-    name = "llmkit_suite_a3_oracles"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name("_oracles.py"))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-O = _oracles()
 ATOL = 1e-5
+
+
+@pytest.fixture(autouse=True)
+def _own_attention(sub):
+    """Every test of this problem requires that attention.py does not call the library attention (handout)."""
+    O.expect_own_attention(sub)
 
 
 def _mha(sub, rng, C, H):
@@ -42,8 +33,9 @@ def test_mha_matches_oracle(sub, rng):
     """MultiHeadAttention matches the GPT-2 layout around SDPA (B=2, T=5, d_model=12, n_heads=3)"""
     module, w = _mha(sub, rng, 12, 3)
     x = torch.randn(2, 5, 12, generator=rng)
-    expect_close(module(x), O.mha(x, w, 3), atol=ATOL,
-                 what="MultiHeadAttention(12, 3)(x), x of shape (2, 5, 12)")
+    expect_close(
+        module(x), O.mha(x, w, 3), atol=ATOL, what="MultiHeadAttention(12, 3)(x), x of shape (2, 5, 12)"
+    )
 
 
 @pytest.mark.points(4)
@@ -52,8 +44,12 @@ def test_mha_other_shapes(sub, rng):
     for B, T, C, H in [(3, 7, 24, 4), (1, 6, 10, 5), (2, 4, 6, 1)]:
         module, w = _mha(sub, rng, C, H)
         x = torch.randn(B, T, C, generator=rng)
-        expect_close(module(x), O.mha(x, w, H), atol=ATOL,
-                     what=f"MultiHeadAttention({C}, {H})(x), x of shape {(B, T, C)}")
+        expect_close(
+            module(x),
+            O.mha(x, w, H),
+            atol=ATOL,
+            what=f"MultiHeadAttention({C}, {H})(x), x of shape {(B, T, C)}",
+        )
 
 
 @pytest.mark.points(1)
@@ -62,12 +58,15 @@ def test_mha_parameters(sub):
     C, H = 20, 4
     module = sub.call("attention.MultiHeadAttention", C, H)
     params = sub.call("builtins.dict", module.call("named_parameters"))
-    expect(isinstance(params, dict), "named_parameters() of MultiHeadAttention did not give (name, tensor) "
-                                     "pairs")
+    expect(
+        isinstance(params, dict), "named_parameters() of MultiHeadAttention did not give (name, tensor) pairs"
+    )
     pinned = {"qkv.weight": (3 * C, C), "qkv.bias": (3 * C,), "proj.weight": (C, C), "proj.bias": (C,)}
     for name, shape in pinned.items():
-        expect(name in params, f"MultiHeadAttention({C}, {H}) has no parameter {name!r} (names are pinned: "
-                               f"{', '.join(pinned)})")
+        expect(
+            name in params,
+            f"MultiHeadAttention({C}, {H}) has no parameter {name!r} (names are pinned: {', '.join(pinned)})",
+        )
         expect_tensor(params[name], shape=shape, what=f"MultiHeadAttention({C}, {H}) parameter {name}")
 
 
@@ -80,10 +79,15 @@ def test_mha_is_causal(sub, rng):
     expect_close(base, O.mha(x, w, 3), atol=ATOL, what="MultiHeadAttention(12, 3)(x), x of shape (2, 7, 12)")
     x2 = x.clone()
     x2[:, 4:] = torch.randn(2, 3, 12, generator=rng)
-    got = expect_tensor(module(x2), shape=base.shape, dtype=torch.float32,
-                        what="MultiHeadAttention(12, 3)(x)")
-    expect_close(got[:, :4], base[:, :4], atol=1e-6,
-                 what="outputs at positions 0..3 after x changed at positions 4..6 (they must not move)")
+    got = expect_tensor(
+        module(x2), shape=base.shape, dtype=torch.float32, what="MultiHeadAttention(12, 3)(x)"
+    )
+    expect_close(
+        got[:, :4],
+        base[:, :4],
+        atol=1e-6,
+        what="outputs at positions 0..3 after x changed at positions 4..6 (they must not move)",
+    )
 
 
 @pytest.mark.points(3)
@@ -92,6 +96,11 @@ def test_mha_padding_mask(sub, rng):
     module, w = _mha(sub, rng, 12, 3)
     x = torch.randn(3, 6, 12, generator=rng)
     mask = torch.tensor([[0, 0, 1, 1, 1, 1], [1, 0, 1, 0, 1, 1], [1, 1, 1, 1, 1, 1]])
-    expect_close(module(x, mask), O.mha(x, w, 3, mask), atol=ATOL, mask=mask.bool()[:, :, None],
-                 what="MultiHeadAttention(12, 3)(x, attention_mask) at real positions, x of shape "
-                      "(3, 6, 12), mask rows [0,0,1,1,1,1], [1,0,1,0,1,1], [1,1,1,1,1,1]")
+    expect_close(
+        module(x, mask),
+        O.mha(x, w, 3, mask),
+        atol=ATOL,
+        mask=mask.bool()[:, :, None],
+        what="MultiHeadAttention(12, 3)(x, attention_mask) at real positions, x of shape "
+        "(3, 6, 12), mask rows [0,0,1,1,1,1], [1,0,1,0,1,1], [1,1,1,1,1,1]",
+    )

@@ -104,11 +104,16 @@ def cmd_check(args: argparse.Namespace) -> int:
 
 
 def cmd_submit(args: argparse.Namespace) -> int:
+    from autograder.runner import import_problems
     from autograder.staging import make_submission_zip
 
     course = _course()
     assignment = course.resolve(args.assignment)
     workspace = _workspace(assignment, args.path)
+    if workspace.is_dir():
+        problems = import_problems(assignment, workspace)
+        if problems:
+            raise KitError(f"{workspace} is not ready to submit: " + "; ".join(problems))
     out = Path(args.out) if args.out else Path(f"{assignment.folder}-submission.zip")
     zipped = make_submission_zip(workspace, assignment, out)
     print(f"Wrote {zipped}: {', '.join(assignment.modules)}. Upload this file.")

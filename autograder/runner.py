@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 
 from autograder import confine, results
-from autograder.client import Limits, Submission, Zygote
+from autograder.client import CallFailed, Limits, Submission, Zygote
 from autograder.course import Assignment, kit_root
 from autograder.errors import KitError
 from autograder.plugin import GradingContext, GradingPlugin, TestResult, derive_seed
@@ -160,6 +160,28 @@ def run_suite(
     report.score = 0.0 if report.error else sum(t.score for t in report.tests)
     report.execution_time = time.monotonic() - start
     return report
+
+
+def import_problems(assignment: Assignment, workspace: Path) -> list[str]:
+    """Import the workspace's modules in a sandboxed worker, as grading will: "module: error" for each
+    module that does not import (a missing file or a syntax error is reported without running anything)."""
+    stage_root = Path(tempfile.mkdtemp(prefix="llmkit-stage-"))
+    os.chmod(stage_root, 0o711)
+    try:
+        staged = stage(workspace, assignment, stage_root / "submission")
+        if staged.problems:
+            return list(staged.problems)
+        with Zygote(hidden=[kit_root(), Path(__file__).resolve().parent]) as zygote:
+            submission = Submission(zygote, staged.path, limits_for(assignment))
+            try:
+                failed = submission.import_modules([m.removesuffix(".py") for m in assignment.modules])
+            except CallFailed as exc:
+                return [f"importing your modules failed: {exc}"]
+            finally:
+                submission.close()
+        return [f"{module}.py: {problem}" for module, problem in failed.items()]
+    finally:
+        shutil.rmtree(stage_root, ignore_errors=True)
 
 
 def _error_report(name: str, source: str, assignment: Assignment, hidden: bool, error: str) -> Report:

@@ -69,6 +69,9 @@ def test_submit_validates_and_zips(tmp_path, capsys):
     assert main(["submit", "a3", str(workspace), "--out", str(out)]) == 0
     with zipfile.ZipFile(out) as archive:
         assert sorted(archive.namelist()) == ["attention.py", "model.py", "sampling.py"]
+    (workspace / "sampling.py").write_text("import torch\nraise RuntimeError('not yet')\n")
+    line = one_line_error(capsys, main(["submit", "a3", str(workspace), "--out", str(tmp_path / "i.zip")]))
+    assert "sampling.py: RuntimeError: not yet" in line and not (tmp_path / "i.zip").exists()
     (workspace / "model.py").write_text("def broken(:\n")
     line = one_line_error(capsys, main(["submit", "a3", str(workspace), "--out", str(tmp_path / "b.zip")]))
     assert "model.py:1" in line

@@ -73,11 +73,10 @@ def _print_table(report, show_output: bool = True) -> None:
 
     for line in summary_lines(report):
         print(line)
-    width = max([len(t.name) for t in report.tests] + [10])
-    width = min(width, 80)
     for t in report.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
-        print(f"  {mark}  {t.name[:width]:<{width}}  {t.score:g}/{t.max_score:g}")
+        points = f"{t.score:g}/{t.max_score:g}"
+        print(f"  {mark} {points:>7}  {t.name}")
     print(
         f"\nScore: {report.score:g} / {report.max_score:g}   ({report.suite} tests, seed {report.seed}, "
         f"{report.execution_time:.1f} s)"

@@ -30,6 +30,7 @@ import torch
 from autograder import confine, wire
 
 ZYGOTE_READY = b"zygote-ready\n"
+_SUBMISSION_DIR = ""
 _TRACE_LIMIT = 4000
 
 
@@ -125,6 +126,8 @@ def _describe(exc: BaseException) -> dict:
         f for f in traceback.extract_tb(exc.__traceback__) if "autograder" not in Path(f.filename).parts
     ]
     trace = "".join(traceback.format_list(frames[-8:]))
+    if _SUBMISSION_DIR:  # "model.py", not the staging folder the grader happened to use
+        trace = trace.replace(_SUBMISSION_DIR + os.sep, "")
     message = str(exc)
     return {
         "type": type(exc).__name__,
@@ -138,7 +141,9 @@ def _describe(exc: BaseException) -> dict:
 
 def _run_worker(sock: socket.socket, request: dict) -> None:
     """In the worker process (PID 1 of its namespace where available): confine, then serve."""
+    global _SUBMISSION_DIR
     submission = Path(request["submission"])
+    _SUBMISSION_DIR = str(submission)
     workdir = Path(request["workdir"])
     os.environ.clear()
     os.environ.update(

@@ -26,6 +26,10 @@ def test_starter_and_reference_expose_the_same_api(folder):
 
 
 def test_ruff_clean():
-    proc = subprocess.run([sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."],
-                          capture_output=True, text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [sys.executable, "-m", "ruff", "check", "--output-format", "concise", "."],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:]

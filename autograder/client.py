@@ -95,15 +95,19 @@ class Zygote:
         listener.close()
         return self
 
-    def wait_ready(self) -> None:
-        """The fork server imports torch (about 2 s): the caller does other work meanwhile."""
+    def wait_ready(self, timeout: float = 120.0) -> None:
+        """The fork server imports torch (about 2 s): the caller does other work meanwhile.
+
+        Call it before forking graders that share this server: only one process may read its ready line."""
         if self._ready:
             return
-        assert self.process is not None, "start() the zygote first"
-        line = self.process.stdout.readline()
+        assert self.process is not None and self.process.stdout is not None, "start() the zygote first"
+        ready = select.select([self.process.stdout], [], [], timeout)[0]
+        line = self.process.stdout.readline() if ready else b""
         if not line.startswith(b"zygote-ready"):
-            err = self.process.stderr.read().decode(errors="replace")[-2000:]
-            raise RuntimeError(f"the worker fork server did not start: {err}")
+            self.process.kill()
+            err = self.process.stderr.read().decode(errors="replace")[-2000:] if ready else "(no answer)"
+            raise RuntimeError(f"the worker fork server did not start within {timeout:g} s: {err}")
         self._ready = True
 
     def stop(self) -> None:
@@ -201,10 +205,14 @@ class Worker:
         self._drain.start()
         self._buf = bytearray()
         self._read_status(timeout=30, until="worker_pid")
-        hello = self._read(timeout=60)
+        try:
+            hello = self._read(timeout=60)
+        except (EOFError, TimeoutError, OSError, wire.WireError):
+            hello = None
         if not isinstance(hello, dict) or not isinstance(hello.get("hello"), list):
             self.kill()
-            raise CallFailed("the worker did not start", kind="crash")
+            time.sleep(0.05)  # let the output pipe drain
+            raise CallFailed(f"the worker did not start:\n{self.output_text()[-1500:]}", kind="crash")
         self.layers = [str(x) for x in hello["hello"]][:10]
 
     def _drain_output(self, fd: int) -> None:

@@ -22,11 +22,13 @@ TORCH_PIN = "torch==2.13.0"
 SETUP_SH = """#!/usr/bin/env bash
 # Runs once when Gradescope builds the autograder image.
 set -euo pipefail
-apt-get update -qq && apt-get install -y -qq python3 python3-pip python3-venv > /dev/null
-python3 -m venv /opt/llmkit
+# the kit needs Python 3.11 (Gradescope's Ubuntu 22.04 image ships 3.10 as python3)
+apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv > /dev/null
+python3.11 -m venv /opt/llmkit
 /opt/llmkit/bin/pip install --quiet --upgrade pip
 /opt/llmkit/bin/pip install --quiet -c /autograder/source/constraints.txt {torch}
-/opt/llmkit/bin/pip install --quiet -c /autograder/source/constraints.txt /autograder/source
+# editable: one copy of the engine and its suite, in /autograder/source, hidden from the sandbox
+/opt/llmkit/bin/pip install --quiet -c /autograder/source/constraints.txt -e /autograder/source
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -45,7 +47,7 @@ else
 fi
 """
 
-PARTS = ["pyproject.toml", "README.md", "course.yml", "autograder", "solutions", "constraints.txt"]
+PARTS = ["pyproject.toml", "README.md", "course.yml", "autograder", "constraints.txt"]
 
 
 def export_gradescope(assignment: Assignment, out: Path) -> Path:

@@ -76,9 +76,9 @@ def test_causal_attention_is_causal(sub, rng):
 
 @pytest.mark.points(4)
 def test_causal_attention_padding_mask(sub, rng):
-    """a [B, T] padding mask removes padded keys (left padding; B=2, H=2, T=5, d=3)"""
-    q, k, v = _qkv(rng, 2, 2, 5, 3)
-    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1]])
+    """a [B, T] padding mask removes padded keys (left padding; B=3, H=2, T=5, d=4)"""
+    q, k, v = _qkv(rng, 3, 2, 5, 4)
+    mask = torch.tensor([[0, 0, 1, 1, 1], [1, 1, 1, 1, 1], [0, 1, 1, 1, 1]])
     keep = torch.ones(5, 5, dtype=torch.bool).tril() & mask.bool()[:, None, None, :]
     got = sub.call("attention.causal_attention", q, k, v, attention_mask=mask)
     expect_close(
@@ -86,6 +86,6 @@ def test_causal_attention_padding_mask(sub, rng):
         F.scaled_dot_product_attention(q, k, v, attn_mask=keep),
         atol=1e-5,
         mask=mask.bool()[:, None, :, None],
-        what="causal_attention(q, k, v, attention_mask) at real query positions, mask rows "
-        "[0,0,1,1,1] and [1,1,1,1,1]",
+        what="causal_attention(q, k, v, attention_mask) at real query positions, q/k/v of shape "
+        "(3, 2, 5, 4), mask rows [0,0,1,1,1], [1,1,1,1,1] and [0,1,1,1,1]",
     )

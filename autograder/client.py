@@ -67,6 +67,7 @@ class Zygote:
     tmp: Path | None = None
     _uid_counter: int = 0
     _ready: bool = False
+    vm_bytes: int = 0
 
     def start(self) -> Zygote:
         self.tmp = Path(tempfile.mkdtemp(prefix="llmkit-"))
@@ -109,6 +110,9 @@ class Zygote:
             err = self.process.stderr.read().decode(errors="replace")[-2000:] if ready else "(no answer)"
             raise RuntimeError(f"the worker fork server did not start within {timeout:g} s: {err}")
         self._ready = True
+        # a worker starts as a copy of the fork server, torch's reserved address space included: the memory
+        # budget comes on top of that (4 GB when /proc cannot say)
+        self.vm_bytes = _vm_bytes(self.process.pid) or 4 << 30
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -137,7 +141,7 @@ class Zygote:
             "workdir": str(workdir),
             "uid": uid,
             "cpu_seconds": limits.cpu_seconds,
-            "memory_bytes": _address_space(limits.memory_mb),
+            "memory_bytes": self.vm_bytes + limits.memory_mb * (1 << 20),
             "max_procs": limits.max_procs,
             "max_file_bytes": limits.max_file_bytes,
             "namespaces": limits.namespaces,
@@ -156,25 +160,15 @@ class Zygote:
         return Worker(ours, out_r, status_r, int(reply["supervisor_pid"]), workdir, limits)
 
 
-def _address_space(memory_mb: int) -> int:
-    """RLIMIT_AS for a worker: what the fork server already maps (torch reserves a lot) plus the budget."""
-    return _zygote_vm_bytes() + memory_mb * (1 << 20)
-
-
-_VM_CACHE: list[int] = []
-
-
-def _zygote_vm_bytes() -> int:
-    # torch's import maps about the same address space in every process; measured once in this process
-    if not _VM_CACHE:
-        import torch  # noqa: F401 - the same imports as the zygote
-
-        size = 0
-        for line in Path("/proc/self/status").read_text().splitlines():
+def _vm_bytes(pid: int) -> int:
+    """The virtual address space a process maps (VmSize), 0 if unknown (no /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmSize:"):
-                size = int(line.split()[1]) * 1024
-        _VM_CACHE.append(max(size, 2 << 30))
-    return _VM_CACHE[0]
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 class Worker:

@@ -10,8 +10,6 @@ import csv
 import hashlib
 import json
 import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -52,35 +50,15 @@ def leftover_processes() -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def graded(tmp_path_factory):
+def graded(llmkit, tmp_path_factory):
     out = tmp_path_factory.mktemp("adversarial")
     before = tree_digest(ROOT)
     submissions = [str(ROOT / "solutions" / "a3_attention")] + [
         str(HERE / "submissions" / a) for a in ATTACKS
     ]
     start = time.monotonic()
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "autograder",
-            "grade",
-            "a3",
-            *submissions,
-            "--out",
-            str(out),
-            "--jobs",
-            "2",
-            "--time-limit",
-            "25",
-            "--call-timeout",
-            "2",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        cwd=ROOT,
-    )
+    proc = llmkit("grade", "a3", *submissions, "--out", str(out), "--jobs", "2", "--time-limit", "25",
+                  "--call-timeout", "2", timeout=900)  # fmt: skip
     elapsed = time.monotonic() - start
     time.sleep(1.0)  # give killed process trees a moment to be reaped
     return {

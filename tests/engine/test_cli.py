@@ -5,8 +5,6 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-import subprocess
-import sys
 import zipfile
 from pathlib import Path
 
@@ -17,12 +15,6 @@ from autograder.course import kit_root
 
 ROOT = kit_root()
 REFERENCE = ROOT / "solutions" / "a3_attention"
-
-
-def llmkit(*args: str, cwd: Path = ROOT, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "autograder", *args], capture_output=True, text=True, cwd=cwd, timeout=timeout
-    )
 
 
 def one_line_error(capsys: pytest.CaptureFixture, code: int) -> str:
@@ -80,7 +72,7 @@ def test_submit_validates_and_zips(tmp_path, capsys):
     assert "model.py" in line
 
 
-def test_build_check_passes():
+def test_build_check_passes(llmkit):
     assert llmkit("build", "--check").returncode == 0
 
 
@@ -101,7 +93,7 @@ def _notebook_from(folder: Path, path: Path) -> None:
     path.write_text(json.dumps({"cells": cells, "metadata": {}, "nbformat": 4, "nbformat_minor": 5}))
 
 
-def test_grade_a_mixed_batch(tmp_path):
+def test_grade_a_mixed_batch(llmkit, tmp_path):
     """Folder, zip, notebook, a syntax error, a corrupt zip and the starter, graded in one batch."""
     subs = tmp_path / "subs"
     subs.mkdir()
@@ -148,7 +140,7 @@ def test_grade_a_mixed_batch(tmp_path):
     assert before == {p: p.read_bytes() for p in subs.rglob("*") if p.is_file()}, "a submission was modified"
 
 
-def test_check_prints_a_table_and_the_score(tmp_path):
+def test_check_prints_a_table_and_the_score(llmkit):
     proc = llmkit("check", "a3", str(REFERENCE))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "PASS" in proc.stdout and "Score: 100 / 100" in proc.stdout

@@ -17,9 +17,7 @@ the alternatives in one run per suite, all the mutants in one run that stops eac
 from __future__ import annotations
 
 import importlib.util
-import json
 import shutil
-import subprocess
 import sys
 from pathlib import Path
 
@@ -68,32 +66,12 @@ def _apply(source: str, old: str, new: str) -> str | None:
     return source.replace(old, new) if source.count(old) == 1 else None
 
 
-def _grade(submissions: list[Path], out: Path, *, public: bool = False, fail_fast: bool = False) -> dict:
+def _grade(
+    grade, submissions: list[Path], out: Path, *, public: bool = False, fail_fast: bool = False
+) -> dict:
     """Grade a batch with the command line; {submission folder name: results.json}."""
-    command = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        "a3",
-        *map(str, submissions),
-        "--out",
-        str(out),
-        "--jobs",
-        "2",
-    ]
-    command += ["--public"] if public else []
-    command += ["--fail-fast"] if fail_fast else []
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=1200)
-    assert proc.returncode == 0, (
-        f"grading failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
-    )
-    results = {}
-    for path in submissions:
-        report = out / path.name / "results.json"
-        assert report.is_file(), f"no results for {path.name}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
-        results[path.name] = json.loads(report.read_text())
-    return results
+    options = ["--jobs", "2"] + (["--public"] if public else []) + (["--fail-fast"] if fail_fast else [])
+    return grade("a3", submissions, out, *options)
 
 
 def _failures(result: dict) -> list[str]:
@@ -123,17 +101,17 @@ def submissions(tmp_path_factory) -> dict[str, Path]:
 
 
 @pytest.fixture(scope="module")
-def hidden_results(submissions, tmp_path_factory) -> dict:
-    return _grade(list(submissions.values()), tmp_path_factory.mktemp("a3_hidden"))
+def hidden_results(grade, submissions, tmp_path_factory) -> dict:
+    return _grade(grade, list(submissions.values()), tmp_path_factory.mktemp("a3_hidden"))
 
 
 @pytest.fixture(scope="module")
-def public_results(submissions, tmp_path_factory) -> dict:
-    return _grade(list(submissions.values()), tmp_path_factory.mktemp("a3_public"), public=True)
+def public_results(grade, submissions, tmp_path_factory) -> dict:
+    return _grade(grade, list(submissions.values()), tmp_path_factory.mktemp("a3_public"), public=True)
 
 
 @pytest.fixture(scope="module")
-def mutant_results(tmp_path_factory) -> dict:
+def mutant_results(grade, tmp_path_factory) -> dict:
     """All mutants in one batch, each graded until its first lost point."""
     root = tmp_path_factory.mktemp("a3_mutants")
     paths = []
@@ -143,7 +121,7 @@ def mutant_results(tmp_path_factory) -> dict:
         if patched is not None:  # a patch that no longer applies fails test_mutant_patch_applies
             (dest / module).write_text(patched)
             paths.append(dest)
-    return _grade(paths, tmp_path_factory.mktemp("a3_mutant_grades"), fail_fast=True)
+    return _grade(grade, paths, tmp_path_factory.mktemp("a3_mutant_grades"), fail_fast=True)
 
 
 # ------------------------------------------------------------------------------------- reference, starter

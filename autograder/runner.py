@@ -30,7 +30,7 @@ from autograder.client import CallFailed, Limits, Submission, Zygote
 from autograder.course import Assignment, kit_root
 from autograder.errors import KitError
 from autograder.plugin import GradingContext, GradingPlugin, TestResult, derive_seed
-from autograder.staging import Staged, stage
+from autograder.staging import Staged, stage, submission_name, unique_name
 
 
 @dataclass
@@ -162,16 +162,31 @@ def run_suite(
     return report
 
 
+@contextlib.contextmanager
+def _staging_folder() -> Iterator[Path]:
+    """A private folder for staged submissions: others may pass through it (the sandboxed worker, running
+    as another user, reads its own submission) but not list it."""
+    root = Path(tempfile.mkdtemp(prefix="llmkit-stage-"))
+    os.chmod(root, 0o711)
+    try:
+        yield root
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _kit_paths() -> list[Path]:
+    """What a worker must never read: the kit (suites, solutions) and the engine's own package."""
+    return [kit_root(), Path(__file__).resolve().parent]
+
+
 def import_problems(assignment: Assignment, workspace: Path) -> list[str]:
     """Import the workspace's modules in a sandboxed worker, as grading will: "module: error" for each
     module that does not import (a missing file or a syntax error is reported without running anything)."""
-    stage_root = Path(tempfile.mkdtemp(prefix="llmkit-stage-"))
-    os.chmod(stage_root, 0o711)
-    try:
+    with _staging_folder() as stage_root:
         staged = stage(workspace, assignment, stage_root / "submission")
         if staged.problems:
             return list(staged.problems)
-        with Zygote(hidden=[kit_root(), Path(__file__).resolve().parent]) as zygote:
+        with Zygote(hidden=_kit_paths()) as zygote:
             submission = Submission(zygote, staged.path, limits_for(assignment))
             try:
                 failed = submission.import_modules([m.removesuffix(".py") for m in assignment.modules])
@@ -180,8 +195,6 @@ def import_problems(assignment: Assignment, workspace: Path) -> list[str]:
             finally:
                 submission.close()
         return [f"{module}.py: {problem}" for module, problem in failed.items()]
-    finally:
-        shutil.rmtree(stage_root, ignore_errors=True)
 
 
 def _error_report(name: str, source: str, assignment: Assignment, hidden: bool, error: str) -> Report:
@@ -192,20 +205,6 @@ def _error_report(name: str, source: str, assignment: Assignment, hidden: bool, 
         suite="hidden" if hidden else "public",
         error=error,
     )
-
-
-def _unique_names(submissions: list[Path]) -> list[str]:
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for path in submissions:
-        base = path.name
-        for suffix in (".zip", ".ipynb"):
-            base = base.removesuffix(suffix)
-        base = "".join(c if c.isalnum() or c in "-_." else "_" for c in base).strip("._") or "submission"
-        count = seen.get(base, 0)
-        seen[base] = count + 1
-        names.append(base if count == 0 else f"{base}-{count + 1}")
-    return names
 
 
 def grade_batch(
@@ -221,16 +220,15 @@ def grade_batch(
     """Grade every submission; write `out/<name>/results.json`, feedback and `out/gradebook.csv` when
     `out` is given. Never raises for a bad submission: its report carries the error instead."""
     suite = suite_dir(assignment, hidden)
-    names = _unique_names(submissions)
-    stage_root = Path(tempfile.mkdtemp(prefix="llmkit-stage-"))
-    os.chmod(stage_root, 0o711)
-    hidden_paths = [kit_root(), Path(__file__).resolve().parent]
+    taken: set[str] = set()
+    names = [unique_name(submission_name(p), taken) for p in submissions]
+    outputs = [out.resolve()] if out is not None else []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
-        hidden_paths.append(out.resolve())
+    secret = [kit_root() / "solutions", kit_root() / "autograder" / "suites", *outputs]
     reports: dict[int, Report] = {}
     pending: list[tuple[int, Staged, str]] = []
-    try:
+    with _staging_folder() as stage_root:
         for index, (path, name) in enumerate(zip(submissions, names, strict=True)):
             try:
                 staged = stage(path, assignment, stage_root / name)
@@ -239,26 +237,12 @@ def grade_batch(
             except KitError as exc:
                 reports[index] = _error_report(name, str(path), assignment, hidden, str(exc))
                 _finish(reports[index], out, assignment, progress, len(reports), len(submissions))
-        secret = [kit_root() / "solutions", kit_root() / "autograder" / "suites", *hidden_paths[2:]]
         if pending:
-            with confine.unreadable_to_others(secret), Zygote(hidden=hidden_paths) as zygote:
+            with confine.unreadable_to_others(secret), Zygote(hidden=_kit_paths() + outputs) as zygote:
                 prewarm(suite)
                 zygote.wait_ready()  # before forking: every child shares the one fork server
-                _run_children(
-                    pending,
-                    assignment,
-                    suite,
-                    zygote,
-                    out,
-                    reports,
-                    hidden=hidden,
-                    jobs=jobs,
-                    fail_fast=fail_fast,
-                    progress=progress,
-                    total=len(submissions),
-                )
-    finally:
-        shutil.rmtree(stage_root, ignore_errors=True)
+                _run_children(pending, assignment, suite, zygote, out, reports, hidden=hidden, jobs=jobs,
+                              fail_fast=fail_fast, progress=progress, total=len(submissions))  # fmt: skip
     ordered = [reports[i] for i in range(len(submissions))]
     if out is not None:
         results.write_gradebook(out / "gradebook.csv", ordered)

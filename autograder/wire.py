@@ -195,11 +195,6 @@ def _array_from_json(node: dict, blob: memoryview) -> torch.Tensor | np.ndarray:
     return torch.from_numpy(array)
 
 
-def write_frame(stream: BinaryIO, message: Any) -> None:
-    stream.write(encode(message))
-    stream.flush()
-
-
 def read_exact(stream: BinaryIO, n: int) -> bytes:
     chunks, got = [], 0
     while got < n:

@@ -18,19 +18,18 @@ SMALL = dict(vocab_size=37, block_size=11, d_model=24, n_layers=2, n_heads=3)
 SMALL_TEXT = "V=37, block_size=11, d_model=24, n_layers=2, n_heads=3"
 
 
+def _expect_hf_logits(model, hf, idx: torch.Tensor, *, what: str) -> None:
+    """The submission's logits for `idx` must match the Hugging Face model's (same weights)."""
+    expect_close(model(idx), O.hf_logits(hf, idx), atol=ATOL, rtol=RTOL, what=what)
+
+
 @pytest.mark.points(5)
 def test_gpt_matches_hf(sub, rng):
     """GPT logits match Hugging Face GPT-2 (V=37, block_size=11, d_model=24, 2 layers, 3 heads; B=2, T=7)"""
     hf = O.hf_gpt(rng, **SMALL)
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     idx = torch.randint(0, 37, (2, 7), generator=rng)
-    expect_close(
-        model(idx),
-        O.hf_logits(hf, idx),
-        atol=ATOL,
-        rtol=RTOL,
-        what=f"GPT({SMALL_TEXT}) logits for idx of shape (2, 7)",
-    )
+    _expect_hf_logits(model, hf, idx, what=f"GPT({SMALL_TEXT}) logits for idx of shape (2, 7)")
 
 
 @pytest.mark.points(3)
@@ -41,13 +40,7 @@ def test_gpt_full_context(sub, rng):
     text = "V=50, block_size=9, d_model=20, n_layers=3, n_heads=5, layer_norm_eps=1e-3"
     model = O.student_gpt(sub, hf, f"GPT({text})")
     idx = torch.randint(0, 50, (3, 9), generator=rng)
-    expect_close(
-        model(idx),
-        O.hf_logits(hf, idx),
-        atol=ATOL,
-        rtol=RTOL,
-        what=f"GPT({text}) logits for idx of shape (3, 9)",
-    )
+    _expect_hf_logits(model, hf, idx, what=f"GPT({text}) logits for idx of shape (3, 9)")
 
 
 @pytest.mark.points(1)
@@ -56,13 +49,7 @@ def test_gpt_single_token(sub, rng):
     hf = O.hf_gpt(rng, **SMALL)
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     idx = torch.randint(0, 37, (4, 1), generator=rng)
-    expect_close(
-        model(idx),
-        O.hf_logits(hf, idx),
-        atol=ATOL,
-        rtol=RTOL,
-        what=f"GPT({SMALL_TEXT}) logits for idx of shape (4, 1)",
-    )
+    _expect_hf_logits(model, hf, idx, what=f"GPT({SMALL_TEXT}) logits for idx of shape (4, 1)")
 
 
 @pytest.mark.points(3)
@@ -108,11 +95,10 @@ def test_gpt_weight_tying_behaviour(sub, rng):
     with torch.no_grad():
         hf.transformer.wte.weight.copy_(new_wte)  # tied in GPT-2: lm_head.weight is the same tensor
     idx = torch.randint(0, 37, (2, 6), generator=rng)
-    expect_close(
-        model(idx),
-        O.hf_logits(hf, idx),
-        atol=ATOL,
-        rtol=RTOL,
+    _expect_hf_logits(
+        model,
+        hf,
+        idx,
         what="logits after loading a new wte.weight only: the output layer must use the same matrix "
         "(self.lm_head.weight = self.wte.weight)",
     )

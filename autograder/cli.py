@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import shutil
 import sys
 import time
@@ -142,7 +143,10 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
     def progress(done: int, total: int, report) -> None:
         state = f"error: {report.error}" if report.error else f"{report.score:g}/{report.max_score:g}"
-        print(f"[{done}/{total}] {report.name}: {state} ({report.execution_time:.1f} s)", flush=True)
+        try:
+            print(f"[{done}/{total}] {report.name}: {state} ({report.execution_time:.1f} s)", flush=True)
+        except BrokenPipeError:  # nobody reads the progress any more; grading goes on regardless
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
     reports = grade_batch(
         assignment,
@@ -260,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("llmkit: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # output piped into `head` and the like: not an error of the grading
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

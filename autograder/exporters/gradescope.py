@@ -57,7 +57,8 @@ def export_gradescope(assignment: Assignment, out: Path) -> Path:
         raise KitError(f"{out} exists; choose another name or remove it first")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        copy_parts(folder, PARTS)
+        # the hidden suite shares its GPT-2 style helpers with the public tests of the same assignment
+        copy_parts(folder, [*PARTS, f"tests/public/{assignment.folder}"])
         suites = folder / "autograder" / "suites"
         for other in suites.iterdir() if suites.is_dir() else []:
             if other.is_dir() and other.name != assignment.folder:

@@ -165,5 +165,7 @@ def test_export_gradescope_bundle(tmp_path):
         names = set(archive.namelist())
         assert {"setup.sh", "run_autograder", "pyproject.toml", "course.yml", "constraints.txt"} <= names
         assert any(n.startswith("autograder/suites/a3_attention/test_") for n in names)
+        assert "tests/public/a3_attention/_common.py" in names  # the hidden suite's shared GPT-2 helpers
+        assert not any(n.startswith("solutions/") for n in names)
         assert archive.getinfo("run_autograder").external_attr >> 16 & 0o111
         assert "llmkit grade a3 /autograder/submission" in archive.read("run_autograder").decode()

@@ -7,138 +7,45 @@
 - multi-head attention written with ``F.scaled_dot_product_attention`` in the pinned GPT-2 layout;
 - the filtering of ``sampling.filter_logits`` written as the handout pins it (temperature, top-k, top-p).
 
-Test files load this module by path (see ``_oracles()`` in each of them); it never imports student code.
+Test files import it as ``_oracles`` (the runner puts the suite's folder on sys.path); it never imports
+student code. The GPT-2 helpers (config, random weights, conversion to the kit's names, loading them into a
+submission) come from the public tests' ``_common.py``, so that both suites convert weights the same way.
 """
 
 from __future__ import annotations
 
 import math
 import os
+import sys
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing is ever downloaded: every model is built from a config
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import transformers  # noqa: E402
-from transformers import GPT2Config, GPT2LMHeadModel, GPT2Model  # noqa: E402
+from transformers import GPT2Model  # noqa: E402
 
-from autograder.checks import GradeFailure, expect, expect_not_used, expect_tensor  # noqa: E402
+from autograder.checks import GradeFailure, expect_tensor  # noqa: E402
+from autograder.course import kit_root  # noqa: E402
 
 transformers.logging.set_verbosity_error()
 
-_HF_TO_KIT = {  # HF GPT-2 name fragment -> kit name fragment (inside one block)
-    "attn.c_attn.": "attn.qkv.",
-    "attn.c_proj.": "attn.proj.",
-    "mlp.c_fc.": "mlp.fc.",
-    "mlp.c_proj.": "mlp.proj.",
-}
-_CONV1D = ("attn.c_attn.weight", "attn.c_proj.weight", "mlp.c_fc.weight", "mlp.c_proj.weight")
-FORBIDDEN_IN_ATTENTION = {  # the handout: attention.py must not call what it is compared with
-    "scaled_dot_product_attention",
-    "MultiheadAttention",
-    "Transformer",
-    "TransformerEncoder",
-    "TransformerEncoderLayer",
-    "TransformerDecoder",
-    "TransformerDecoderLayer",
-}
-
+# The GPT-2 helpers the public tests use are the hidden suite's too: one conversion of HF weights to the kit's
+# names, one way of drawing them, one loader. The public helper module ships to students; it holds no answer.
+sys.path.insert(0, str(kit_root() / "tests" / "public" / "a3_attention"))
+from _common import (  # noqa: E402
+    FORBIDDEN_IN_ATTENTION,  # noqa: F401 - part of this module's interface
+    expect_own_attention,  # noqa: F401
+    hf_config,
+    hf_gpt,  # noqa: F401
+    hf_logits,  # noqa: F401
+    kit_state_dict,
+    load_weights,  # noqa: F401
+    randomize,
+    student_gpt,  # noqa: F401
+)
 
 # ---------------------------------------------------------------------------------------------- HF GPT-2
-
-
-def hf_config(
-    *,
-    vocab_size: int,
-    block_size: int,
-    d_model: int,
-    n_layers: int,
-    n_heads: int,
-    layer_norm_eps: float = 1e-5,
-) -> GPT2Config:
-    """A tiny GPT-2 config with every dropout off and the eager attention path (the closest to the kit's)."""
-    return GPT2Config(
-        vocab_size=vocab_size,
-        n_positions=block_size,
-        n_embd=d_model,
-        n_layer=n_layers,
-        n_head=n_heads,
-        layer_norm_epsilon=layer_norm_eps,
-        activation_function="gelu_new",
-        resid_pdrop=0.0,
-        embd_pdrop=0.0,
-        attn_pdrop=0.0,
-        scale_attn_weights=True,
-        scale_attn_by_inverse_layer_idx=False,
-        reorder_and_upcast_attn=False,
-        bos_token_id=0,
-        eos_token_id=0,
-        attn_implementation="eager",
-    )
-
-
-def randomize(model: torch.nn.Module, rng: torch.Generator) -> None:
-    """Overwrite every parameter with draws from ``rng`` at a scale where activations are of order one.
-
-    GPT-2's own initialisation (std 0.02) makes logits tiny, which would hide most bugs inside any tolerance.
-    The output projections get a gain of 3 so that the blocks, not the current token's own embedding, dominate
-    the residual stream: with tied embeddings a model otherwise mostly predicts its input token again, and
-    greedy generations repeat one token, which would make every context look alike.
-    """
-    with torch.no_grad():
-        for name, p in model.named_parameters():  # a tied matrix is listed once
-            noise = torch.randn(p.shape, generator=rng)
-            if ".ln_" in name or name.startswith(("ln_", "transformer.ln_")):
-                p.copy_(1.0 + 0.2 * noise if name.endswith("weight") else 0.2 * noise)
-            elif name.endswith("wte.weight"):
-                p.copy_(noise)
-            elif name.endswith("wpe.weight"):
-                p.copy_(0.5 * noise)
-            elif name.endswith("c_proj.weight"):  # Conv1D, [in, out]
-                p.copy_(3.0 * noise / math.sqrt(p.shape[0]))
-            elif name.endswith("weight"):
-                p.copy_(noise / math.sqrt(p.shape[0]))
-            else:
-                p.copy_(0.1 * noise)
-
-
-def hf_gpt(rng: torch.Generator, **config: float) -> GPT2LMHeadModel:
-    """A random HF GPT-2 LM in eval mode (tied embeddings, as GPT-2 is)."""
-    model = GPT2LMHeadModel(hf_config(**config))
-    randomize(model, rng)
-    model.eval()
-    assert model.lm_head.weight is model.transformer.wte.weight
-    return model
-
-
-def kit_name(hf_name: str) -> str:
-    """``transformer.h.0.attn.c_attn.weight`` -> ``blocks.0.attn.qkv.weight``, and so on."""
-    name = hf_name.removeprefix("transformer.")
-    if name.startswith("h."):
-        name = "blocks." + name[2:]
-    for old, new in _HF_TO_KIT.items():
-        name = name.replace(old, new)
-    return name
-
-
-def kit_state_dict(model: torch.nn.Module) -> dict[str, torch.Tensor]:
-    """The HF model's weights under the kit's names, Conv1D weights transposed to [out, in]."""
-    state = {}
-    for name, value in model.state_dict().items():
-        value = value.detach().clone()
-        if name.endswith(_CONV1D):
-            value = value.t().contiguous()
-        state[kit_name(name)] = value
-    return state
-
-
-def hf_logits(
-    model: GPT2LMHeadModel, idx: torch.Tensor, attention_mask: torch.Tensor | None = None
-) -> torch.Tensor:
-    """Logits [B, T, V]; positions are 0..T-1 whatever the mask (the kit's pinned convention)."""
-    with torch.no_grad():
-        positions = torch.arange(idx.shape[1]).expand(idx.shape[0], -1)
-        return model(input_ids=idx, attention_mask=attention_mask, position_ids=positions).logits
 
 
 def hf_block(rng: torch.Generator, *, d_model: int, n_heads: int, layer_norm_eps: float = 1e-5):
@@ -174,48 +81,6 @@ def hf_block(rng: torch.Generator, *, d_model: int, n_heads: int, layer_norm_eps
         return out[0] if isinstance(out, tuple) else out
 
     return run, state
-
-
-def student_gpt(sub, hf: GPT2LMHeadModel, what: str):
-    """Build the submission's ``GPT`` with the HF model's hyperparameters and weights, in eval mode."""
-    c = hf.config
-    config = sub.call(
-        "model.GPTConfig",
-        vocab_size=c.vocab_size,
-        block_size=c.n_positions,
-        d_model=c.n_embd,
-        n_layers=c.n_layer,
-        n_heads=c.n_head,
-        layer_norm_eps=c.layer_norm_epsilon,
-    )
-    model = sub.call("model.GPT", config)
-    load_weights(model, kit_state_dict(hf), what)
-    model.call("eval")
-    return model
-
-
-def load_weights(module, state: dict[str, torch.Tensor], what: str) -> None:
-    """``module.load_state_dict(state, strict=False)`` in the worker; every given weight must find its pinned
-    parameter. Keys the module has beyond them (a registered mask buffer, say) are left alone."""
-    result = module.call("load_state_dict", state, strict=False)
-    ok = isinstance(result, list) and len(result) == 2 and all(isinstance(r, list) for r in result)
-    expect(ok, f"{what}: load_state_dict did not return (missing_keys, unexpected_keys)")
-    unexpected = [str(k) for k in result[1]]
-    expect(
-        not unexpected,
-        f"{what}: these weights found no parameter of that name in your module: "
-        f"{sorted(unexpected)[:6]}; parameter names are pinned in the handout",
-    )
-
-
-# ---------------------------------------------------------------------------------------------- attention
-
-
-def expect_own_attention(sub) -> None:
-    """Problems 2 and 3 earn no points when attention.py (or a notebook, which holds every module) uses the
-    library attention the suite compares it with. Read as text on the trusted side, never imported."""
-    expect_not_used(sub.source("attention.py"), FORBIDDEN_IN_ATTENTION, where="attention.py")
-    expect_not_used(sub.source("_notebook.py"), FORBIDDEN_IN_ATTENTION, where="your notebook")
 
 
 def causal_keep(T: int, attention_mask: torch.Tensor | None = None, extra_dims: int = 1) -> torch.Tensor:

@@ -5,7 +5,8 @@ The oracles are Hugging Face ``transformers`` modules built offline from tiny ra
 mode), and the logits processors ``TemperatureLogitsWarper``, ``TopKLogitsWarper`` and ``TopPLogitsWarper``.
 Their random weights are converted to the kit's pinned ``state_dict`` names (HF's ``Conv1D`` stores weights
 as [in, out], the kit's ``nn.Linear`` as [out, in]) and loaded into your modules. Like every test, the test
-files reach your code only through the ``sub`` fixture.
+files reach your code only through the ``sub`` fixture. The hidden suite builds its GPT-2 oracles with these
+same helpers, on other shapes and seeds.
 """
 
 from __future__ import annotations
@@ -53,7 +54,9 @@ def expect_own_attention(sub) -> None:
 # ---------------------------------------------------------------------------------------------- HF GPT-2
 
 
-def hf_config(*, vocab_size=3, block_size=16, d_model: int, n_layers=1, n_heads: int) -> GPT2Config:
+def hf_config(
+    *, vocab_size=3, block_size=16, d_model: int, n_layers=1, n_heads: int, layer_norm_eps: float = 1e-5
+) -> GPT2Config:
     """A tiny GPT-2 config: every dropout off, eager attention, GELU with the tanh approximation."""
     return GPT2Config(
         vocab_size=vocab_size,
@@ -61,7 +64,7 @@ def hf_config(*, vocab_size=3, block_size=16, d_model: int, n_layers=1, n_heads:
         n_embd=d_model,
         n_layer=n_layers,
         n_head=n_heads,
-        layer_norm_epsilon=1e-5,
+        layer_norm_epsilon=layer_norm_eps,
         activation_function="gelu_new",
         resid_pdrop=0.0,
         embd_pdrop=0.0,
@@ -120,11 +123,14 @@ def hf_gpt(rng: torch.Generator, **config) -> GPT2LMHeadModel:
     return model
 
 
-def hf_logits(model: GPT2LMHeadModel, idx: torch.Tensor) -> torch.Tensor:
-    """Logits [B, T, V] of the HF model for token ids [B, T] (positions 0..T-1)."""
+def hf_logits(
+    model: GPT2LMHeadModel, idx: torch.Tensor, attention_mask: torch.Tensor | None = None
+) -> torch.Tensor:
+    """Logits [B, T, V] of the HF model for token ids [B, T]; positions are 0..T-1 whatever the mask (the
+    kit's pinned convention)."""
     with torch.no_grad():
         positions = torch.arange(idx.shape[1]).expand(idx.shape[0], -1)
-        return model(input_ids=idx, position_ids=positions).logits
+        return model(input_ids=idx, attention_mask=attention_mask, position_ids=positions).logits
 
 
 def additive_causal_mask(T: int, attention_mask: torch.Tensor | None = None) -> torch.Tensor:

@@ -337,3 +337,155 @@ def _signature(obj: Any) -> str:
         return str(inspect.signature(obj))
     except (TypeError, ValueError):
         return "(...)"
+
+
+# ----------------------------------------------------------------------------------------------------
+# Template notebooks: the starter as one notebook, for courses that hand out notebooks
+
+NOTEBOOK_KEY = (
+    "llmkit"  # cell metadata key: {"module": "attention.py", "role": "given" | "task", "name": ...}
+)
+_KERNEL = {
+    "kernelspec": {"display_name": "Python 3", "language": "python", "name": "python3"},
+    "language_info": {"name": "python"},
+}
+
+
+def template_path(root: Path, folder: str) -> Path:
+    """Where ``llmkit build`` writes an assignment's template notebook."""
+    return Path(root) / "assignments" / folder / f"{folder}.ipynb"
+
+
+def build_notebooks(root: Path, check: bool = False) -> list[Path]:
+    """Write the template notebook of every enabled assignment of ``root/course.yml`` (see
+    :func:`render_template`). Returns the notebooks written, or with ``check=True`` (writing nothing) those
+    that are missing or differ from what would be written."""
+    from autograder.course import COURSE_FILE, load_course
+
+    root = Path(root)
+    if not (root / COURSE_FILE).is_file():
+        return []
+    stale = []
+    for assignment in load_course(root / COURSE_FILE).assignments.values():
+        solutions = root / SOLUTIONS_DIR / assignment.folder
+        if not assignment.enabled or not solutions.is_dir():
+            continue
+        modules = assignment.modules or tuple(sorted(p.name for p in solutions.glob("*.py")))
+        starters = {}
+        for module in modules:
+            label = f"{SOLUTIONS_DIR}/{assignment.folder}/{module}"
+            starters[module] = render_starter((solutions / module).read_text(encoding="utf-8"), label)
+        text = render_template(f"{assignment.title} ({assignment.id})", assignment.id, starters)
+        path = template_path(root, assignment.folder)
+        if path.is_file() and path.read_text(encoding="utf-8") == text:
+            continue
+        stale.append(path)
+        if not check:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+    return stale
+
+
+def render_template(title: str, assignment_id: str, starters: dict[str, str]) -> str:
+    """The template notebook (nbformat 4 JSON, no outputs) of the starter modules ``starters`` (file name ->
+    starter source, in the order a student should work through them).
+
+    Every function or class a student writes (one whose body raises ``NotImplementedError``) gets its own
+    code cell, tagged ``{"llmkit": {"role": "task", ...}}``, under a markdown cell with its docstring; the
+    code around them (imports, constants, given classes) is kept in ``given`` cells. A notebook is one
+    namespace, so imports of the assignment's own modules (``from attention import ...``) are left out, and
+    ``from __future__ import annotations`` moves into the first code cell.
+    """
+    import nbformat
+
+    siblings = {Path(module).stem for module in starters}
+    cells: list[Any] = [
+        nbformat.v4.new_markdown_cell(
+            f"# {title}: notebook template\n\n"
+            "Write each function or class in the code cell under its description, then grade the notebook "
+            f"as it is with `llmkit check {assignment_id} <this notebook>` (add `--hidden` where your copy "
+            "of the kit has the hidden tests). Only cells that define names are graded: the cells of this "
+            "template and any cell you add that holds nothing but imports, functions, classes and "
+            "constants. Cells that print, plot or train are ignored when grading, so explore freely, "
+            "but keep the helpers your solution needs in cells of definitions."
+        )
+    ]
+    future = False
+    for module, source in starters.items():
+        tree = ast.parse(source)
+        lines = source.splitlines()
+        body = tree.body
+        doc = ast.get_docstring(tree)
+        if doc is not None:
+            body = body[1:]
+        cells.append(nbformat.v4.new_markdown_cell(f"## `{module}`" + (f"\n\n{doc}" if doc else "")))
+        given: list[str] = []
+        previous_end = tree.body[0].end_lineno if doc is not None and tree.body else 0
+
+        def flush(given: list[str] = given, module: str = module) -> None:
+            text = "\n".join(given).strip("\n")
+            if text:
+                cells.append(_cell(module, "given", text))
+            given.clear()
+
+        for node in body:
+            start = min([node.lineno, *(d.lineno for d in getattr(node, "decorator_list", []))])
+            segment = "\n".join(lines[previous_end : node.end_lineno])
+            previous_end = node.end_lineno or start
+            if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                future = True
+                continue
+            if _imports_sibling(node, siblings):
+                continue
+            if isinstance(node, ast.FunctionDef | ast.ClassDef) and _raises_not_implemented(node):
+                flush()
+                cells.append(nbformat.v4.new_markdown_cell(_task_text(module, node)))
+                cells.append(_cell(module, "task", segment.strip("\n"), node.name))
+            else:
+                given.append(segment)
+        flush()
+    if future:
+        first = next(c for c in cells if c.cell_type == "code")
+        first.source = "from __future__ import annotations\n\n" + first.source
+    for number, cell in enumerate(cells, start=1):
+        cell.id = f"cell-{number}"
+    notebook = nbformat.v4.new_notebook(cells=cells, metadata=_KERNEL)
+    return nbformat.writes(notebook) + "\n"
+
+
+def _cell(module: str, role: str, source: str, name: str | None = None) -> Any:
+    import nbformat
+
+    tag = {"module": module, "role": role, **({"name": name} if name else {})}
+    return nbformat.v4.new_code_cell(source, metadata={NOTEBOOK_KEY: tag})
+
+
+def _imports_sibling(node: ast.stmt, siblings: set[str]) -> bool:
+    if isinstance(node, ast.ImportFrom):
+        return node.level == 0 and (node.module or "").split(".")[0] in siblings
+    if isinstance(node, ast.Import):
+        return any(alias.name.split(".")[0] in siblings for alias in node.names)
+    return False
+
+
+def _raises_not_implemented(node: ast.AST) -> bool:
+    for sub in ast.walk(node):
+        if isinstance(sub, ast.Raise) and sub.exc is not None:
+            target = sub.exc.func if isinstance(sub.exc, ast.Call) else sub.exc
+            if isinstance(target, ast.Name) and target.id == "NotImplementedError":
+                return True
+    return False
+
+
+def _task_text(module: str, node: ast.FunctionDef | ast.ClassDef) -> str:
+    kind = "class" if isinstance(node, ast.ClassDef) else "function"
+    text = f"### The {kind} `{node.name}` (`{module}`)"
+    if isinstance(node, ast.ClassDef):
+        methods = [
+            item.name
+            for item in node.body
+            if isinstance(item, ast.FunctionDef | ast.AsyncFunctionDef) and _raises_not_implemented(item)
+        ]
+        text += "\n\nMethods to write: " + ", ".join(f"`{m}`" for m in methods) + "."
+    doc = ast.get_docstring(node)
+    return text + (f"\n\n{doc}" if doc else "")

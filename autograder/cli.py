@@ -70,14 +70,16 @@ def _workspace(assignment, path: str | None) -> Path:
 
 
 def _print_table(report, show_output: bool = True) -> None:
-    from autograder.results import summary_lines
+    """The report on the terminal; text that came from the submission is shown with its control characters
+    escaped (`results.printable`), so it cannot move the cursor, recolour or retitle the terminal."""
+    from autograder.results import printable, summary_lines
 
     for line in summary_lines(report):
         print(line)
     for t in report.tests:
         mark = "PASS" if t.status == "passed" else "FAIL"
         points = f"{t.score:g}/{t.max_score:g}"
-        print(f"  {mark} {points:>7}  {t.name}")
+        print(f"  {mark} {points:>7}  {printable(t.name)}")
     print(
         f"\nScore: {report.score:g} / {report.max_score:g}   ({report.suite} tests, seed {report.seed}, "
         f"{report.execution_time:.1f} s)"
@@ -86,7 +88,8 @@ def _print_table(report, show_output: bool = True) -> None:
     if failures and show_output:
         print("\nWhat to fix:")
         for t in failures:
-            print(f"\n- {t.name}\n    " + "\n    ".join((t.output or "failed").strip().splitlines()[:25]))
+            text = printable((t.output or "failed").strip())
+            print(f"\n- {printable(t.name)}\n    " + "\n    ".join(text.splitlines()[:25]))
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -141,10 +144,13 @@ def cmd_grade(args: argparse.Namespace) -> int:
     out = Path(args.out)
     start = time.monotonic()
 
+    from autograder.results import printable
+
     def progress(done: int, total: int, report) -> None:
         state = f"error: {report.error}" if report.error else f"{report.score:g}/{report.max_score:g}"
+        line = printable(f"[{done}/{total}] {report.name}: {state} ({report.execution_time:.1f} s)")
         try:
-            print(f"[{done}/{total}] {report.name}: {state} ({report.execution_time:.1f} s)", flush=True)
+            print(line, flush=True)
         except BrokenPipeError:  # nobody reads the progress any more; grading goes on regardless
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
@@ -167,18 +173,22 @@ def cmd_grade(args: argparse.Namespace) -> int:
 
 
 def cmd_build(args: argparse.Namespace) -> int:
-    from autograder.build import build
+    from autograder.build import build, build_notebooks
     from autograder.course import kit_root
 
     root = kit_root()
     changed = build(root, check=args.check)
+    notebooks = build_notebooks(root, check=args.check)
     if args.check:
-        if changed:
-            names = ", ".join(str(p.relative_to(root)) for p in changed)
-            raise KitError(f"starter/ is out of date with solutions/ ({names}); run `llmkit build`")
-        print("starter/ is in sync with solutions/")
+        if changed or notebooks:
+            names = ", ".join(str(p.relative_to(root)) for p in changed + notebooks)
+            raise KitError(
+                f"starter/ or the template notebooks are out of date with solutions/ ({names}); "
+                "run `llmkit build`"
+            )
+        print("starter/ and the template notebooks are in sync with solutions/")
     else:
-        print(f"Wrote {len(changed)} file(s) under starter/")
+        print(f"Wrote {len(changed)} file(s) under starter/ and {len(notebooks)} template notebook(s)")
     return 0
 
 

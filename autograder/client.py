@@ -13,6 +13,9 @@ and the next call starts a fresh one, so one bad test cannot spoil the next.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import fnmatch
 import json
 import os
 import select
@@ -24,18 +27,20 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import wire
+from autograder import probes, wire
 
 _KIT_PARENT = Path(__file__).resolve().parent.parent
 _BOOTSTRAP = (
     "import sys; sys.path.insert(0, {parent!r}); "
-    "import torch, numpy; from autograder.worker import zygote; zygote({fd})"
+    "import torch, numpy; from autograder.worker import zygote; zygote({fd}, {policy!r})"
 )
 OUTPUT_CAP = 64 * 1024
+REPLY_CAP = 256 << 20  # bytes of tensor data one reply may carry unless the call says otherwise
 
 
 class CallFailed(Exception):
@@ -55,37 +60,50 @@ class Limits:
     memory_mb: int = 4096
     max_procs: int = 64
     max_file_bytes: int = 16 << 20
+    max_disk_bytes: int = 64 << 20
     namespaces: bool = True
 
 
 @dataclass
 class Zygote:
-    """The fork server. Start it before any hidden data is loaded; share it across submissions."""
+    """The fork server. Start it before any hidden data is loaded; share it across submissions.
+
+    Its confinement policy (`hidden` paths, the confinement part of `limits`) is fixed here, when it starts:
+    a request only names the staged submission. Requests travel over one end of a socket pair that only
+    trusted processes hold (this one and the graders it forks), never over a name in the file system."""
 
     hidden: list[Path] = field(default_factory=list)
+    limits: Limits = field(default_factory=Limits)
     process: subprocess.Popen | None = None
     tmp: Path | None = None
-    _uid_counter: int = 0
+    control: socket.socket | None = None
     _ready: bool = False
-    vm_bytes: int = 0
 
     def start(self) -> Zygote:
         self.tmp = Path(tempfile.mkdtemp(prefix="llmkit-"))
         os.chmod(self.tmp, 0o711)
         cwd = self.tmp / "zygote"
         cwd.mkdir(mode=0o700)
-        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        listener.bind(str(self.tmp / "zygote.sock"))
-        os.chmod(self.tmp / "zygote.sock", 0o600)
-        listener.listen(64)
+        self.control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+        policy = {
+            "hidden": [str(p) for p in self.hidden],
+            "namespaces": self.limits.namespaces,
+            "cpu_seconds": self.limits.cpu_seconds,
+            "memory_mb": self.limits.memory_mb,
+            "max_procs": self.limits.max_procs,
+            "max_file_bytes": self.limits.max_file_bytes,
+            "max_disk_bytes": self.limits.max_disk_bytes,
+            "work_root": str(self.tmp),
+            "uid_base": 61000 + (os.getpid() * 64) % 3000,
+        }
         env = {"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8", "OMP_NUM_THREADS": "1", "PYTHONHASHSEED": "0"}
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # hardware workarounds, not secrets
             if key in os.environ:
                 env[key] = os.environ[key]
-        code = _BOOTSTRAP.format(parent=str(_KIT_PARENT), fd=listener.fileno())
+        code = _BOOTSTRAP.format(parent=str(_KIT_PARENT), fd=theirs.fileno(), policy=json.dumps(policy))
         self.process = subprocess.Popen(
             [sys.executable, "-I", "-c", code],
-            pass_fds=(listener.fileno(),),
+            pass_fds=(theirs.fileno(),),
             cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -93,7 +111,7 @@ class Zygote:
             stderr=subprocess.PIPE,
             start_new_session=True,
         )
-        listener.close()
+        theirs.close()
         return self
 
     def wait_ready(self, timeout: float = 120.0) -> None:
@@ -103,18 +121,35 @@ class Zygote:
         if self._ready:
             return
         assert self.process is not None and self.process.stdout is not None, "start() the zygote first"
-        ready = select.select([self.process.stdout], [], [], timeout)[0]
-        line = self.process.stdout.readline() if ready else b""
+        deadline = time.monotonic() + timeout
+        line = b""
+        # poll in short steps: a server that dies fails at once, even if something it started holds the pipe
+        while time.monotonic() < deadline:
+            if select.select([self.process.stdout], [], [], 0.2)[0]:
+                line = self.process.stdout.readline()
+                break
+            if self.process.poll() is not None:
+                break
         if not line.startswith(b"zygote-ready"):
-            self.process.kill()
-            err = self.process.stderr.read().decode(errors="replace")[-2000:] if ready else "(no answer)"
-            raise RuntimeError(f"the worker fork server did not start within {timeout:g} s: {err}")
+            code = self.process.poll()
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)  # with anything it started
+            self.process.wait()
+            os.set_blocking(self.process.stderr.fileno(), False)  # what it wrote, never waiting for more
+            try:
+                err = (self.process.stderr.read() or b"").decode(errors="replace")[-2000:].strip()
+            except OSError:
+                err = ""
+            err = err or "(no output)"
+            if code is None and not line:
+                raise RuntimeError(f"the worker fork server did not start within {timeout:g} s: {err}")
+            how = f"exited with code {code}" if code is not None else f"answered {line[:100]!r}"
+            raise RuntimeError(f"the worker fork server failed at start-up ({how}): {err}")
         self._ready = True
-        # a worker starts as a copy of the fork server, torch's reserved address space included: the memory
-        # budget comes on top of that (4 GB when /proc cannot say)
-        self.vm_bytes = _vm_bytes(self.process.pid) or 4 << 30
 
     def stop(self) -> None:
+        if self.control is not None:
+            self.control.close()
         if self.process is not None and self.process.poll() is None:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
@@ -128,47 +163,36 @@ class Zygote:
         self.stop()
 
     def spawn(self, submission: Path, limits: Limits) -> Worker:
-        """Fork a confined worker that imports from `submission` (a staged folder)."""
+        """Fork a confined worker that imports from `submission` (a staged folder). Of `limits`, only the
+        call timeout is this submission's own: the rest is the zygote's fixed policy."""
         self.wait_ready()
-        workdir = Path(tempfile.mkdtemp(prefix="work-", dir=self.tmp))
+        assert self.control is not None
         ours, theirs = socket.socketpair()
         out_r, out_w = os.pipe()
         status_r, status_w = os.pipe()
-        self._uid_counter += 1
-        uid = 61000 + (os.getpid() * 64 + self._uid_counter) % 3000
-        request = {
-            "submission": str(submission.resolve()),
-            "workdir": str(workdir),
-            "uid": uid,
-            "cpu_seconds": limits.cpu_seconds,
-            "memory_bytes": self.vm_bytes + limits.memory_mb * (1 << 20),
-            "max_procs": limits.max_procs,
-            "max_file_bytes": limits.max_file_bytes,
-            "namespaces": limits.namespaces,
-            "hidden": [str(p) for p in self.hidden],
-        }
+        reply_r, reply_w = os.pipe()
         try:
-            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-                conn.connect(str(self.tmp / "zygote.sock"))
-                socket.send_fds(conn, [json.dumps(request).encode()], [theirs.fileno(), out_w, status_w])
-                conn.settimeout(30)
-                reply = json.loads(conn.recv(1 << 12).decode())
+            request = json.dumps({"submission": str(submission.resolve())}).encode()
+            socket.send_fds(self.control, [request], [theirs.fileno(), out_w, status_w, reply_w])
         finally:
             theirs.close()
             os.close(out_w)
             os.close(status_w)
-        return Worker(ours, out_r, status_r, int(reply["supervisor_pid"]), workdir, limits)
-
-
-def _vm_bytes(pid: int) -> int:
-    """The virtual address space a process maps (VmSize), 0 if unknown (no /proc)."""
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmSize:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
+            os.close(reply_w)
+        with os.fdopen(reply_r, "rb") as pipe:
+            ready = select.select([pipe], [], [], 30)[0]
+            line = pipe.readline(1 << 12) if ready else b""
+        try:
+            reply = json.loads(line)
+            supervisor_pid = int(reply["supervisor_pid"])
+        except (ValueError, KeyError, TypeError):
+            os.close(out_r)
+            os.close(status_r)
+            ours.close()
+            message = f"the worker fork server refused or did not answer: {line[:300]!r}"
+            raise CallFailed(message, "crash") from None
+        merged = dataclasses.replace(self.limits, call_timeout=limits.call_timeout)
+        return Worker(ours, out_r, status_r, supervisor_pid, Path(reply["workdir"]), merged)
 
 
 class Worker:
@@ -190,9 +214,15 @@ class Worker:
         self.worker_pid: int | None = None
         self.exit_code: int | None = None
         self.killed_by_us = False
+        self.over_disk = False
         self.layers: list[str] = []
-        self.output = bytearray()
-        self.output_dropped = 0
+        # output by section (the test that was running when it arrived; see Submission.begin_section)
+        self.section = ""
+        self.sections: dict[str, bytearray] = {}
+        self.dropped: dict[str, int] = {}
+        self._out_lock = threading.Lock()
+        self._out_fd = out_fd
+        os.set_blocking(out_fd, False)
         self._status = os.fdopen(status_fd, "rb", buffering=0)
         self._status_buf = b""
         self._drain = threading.Thread(target=self._drain_output, args=(out_fd,), daemon=True)
@@ -210,11 +240,41 @@ class Worker:
         self.layers = [str(x) for x in hello["hello"]][:10]
 
     def _drain_output(self, fd: int) -> None:
-        with os.fdopen(fd, "rb", buffering=0) as pipe:
-            while chunk := pipe.read(1 << 16):
-                room = OUTPUT_CAP - len(self.output)
-                self.output += chunk[: max(room, 0)]
-                self.output_dropped += max(len(chunk) - max(room, 0), 0)
+        try:
+            while True:
+                select.select([fd], [], [], 0.2)
+                if not self._take_output():
+                    return
+        finally:
+            with self._out_lock:
+                os.close(fd)
+                self._out_fd = -1
+
+    def _take_output(self) -> bool:
+        """Move what the output pipe holds into the current section; False once the pipe is closed. The
+        worker flushes its output before it replies, so after a reply this takes all of that call's."""
+        with self._out_lock:
+            if self._out_fd < 0:
+                return False
+            while True:
+                try:
+                    chunk = os.read(self._out_fd, 1 << 16)
+                except BlockingIOError:
+                    return True
+                except OSError:
+                    return False
+                if not chunk:
+                    return False
+                section = self.sections.setdefault(self.section, bytearray())
+                room = max(OUTPUT_CAP - len(section), 0)
+                section += chunk[:room]
+                if len(chunk) > room:
+                    self.dropped[self.section] = self.dropped.get(self.section, 0) + len(chunk) - room
+
+    def set_section(self, label: str) -> None:
+        """Output from now on belongs to `label`; what arrived before stays with the previous section."""
+        self._take_output()
+        self.section = label
 
     def _read_status(self, timeout: float, until: str = "exit") -> None:
         """Read status lines from the supervisor (trusted code) until `until` ("worker_pid" or "exit") is
@@ -228,6 +288,7 @@ class Worker:
                     self.worker_pid = int(msg["worker_pid"])
                 if "exit" in msg:
                     self.exit_code = int(msg["exit"])
+                    self.over_disk = bool(msg.get("over_disk"))
             if (self.worker_pid if until == "worker_pid" else self.exit_code) is not None:
                 return
             remaining = deadline - time.monotonic()
@@ -238,11 +299,24 @@ class Worker:
                 return
             self._status_buf += chunk
 
-    def _recv_exact(self, n: int, deadline: float) -> bytes:
+    def _recv_exact(self, n: int, deadline: float) -> bytes | bytearray:
+        """`n` bytes from the socket. A large read goes straight into one buffer of its final size, so the
+        trusted side holds a reply once, not once per copy."""
+        if n > 1 << 20:
+            data = bytearray(n)
+            view = memoryview(data)
+            got = min(len(self._buf), n)
+            view[:got] = self._buf[:got]
+            del self._buf[:got]
+            while got < n:
+                self._wait_readable(deadline)
+                count = self.sock.recv_into(view[got:], n - got)
+                if not count:
+                    raise EOFError("the worker closed the connection")
+                got += count
+            return data
         while len(self._buf) < n:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
-                raise TimeoutError
+            self._wait_readable(deadline)
             chunk = self.sock.recv(max(n - len(self._buf), 1 << 16))
             if not chunk:
                 raise EOFError("the worker closed the connection")
@@ -251,21 +325,28 @@ class Worker:
         del self._buf[:n]
         return data
 
-    def _read(self, timeout: float) -> Any:
-        """One frame from the worker, checked by `wire` before anything is built from it."""
+    def _wait_readable(self, deadline: float) -> None:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
+            raise TimeoutError
+
+    def _read(self, timeout: float, max_blob: int = REPLY_CAP) -> Any:
+        """One frame from the worker, checked by `wire` before anything is built from it: a frame whose
+        tensor data is larger than `max_blob` bytes is refused before any of it is read."""
         deadline = time.monotonic() + timeout
-        header_len, blob_len = wire.parse_prefix(self._recv_exact(wire.PREFIX_SIZE, deadline))
+        header_len, blob_len = wire.parse_prefix(self._recv_exact(wire.PREFIX_SIZE, deadline), max_blob)
         header = self._recv_exact(header_len, deadline)
         return wire.decode(header, self._recv_exact(blob_len, deadline))
 
-    def request(self, message: dict, timeout: float | None = None) -> Any:
-        """Send one request and return the decoded reply value, or raise CallFailed."""
+    def request(self, message: dict, timeout: float | None = None, max_blob: int = REPLY_CAP) -> Any:
+        """Send one request and return the decoded reply value, or raise CallFailed. A reply carrying more
+        than `max_blob` bytes of tensor data is a protocol error (the worker is stopped)."""
         timeout = self.limits.call_timeout if timeout is None else timeout
         try:
             self.sock.settimeout(timeout)
             self.sock.sendall(wire.encode(message))
             self.sock.settimeout(None)
-            reply = self._read(timeout)
+            reply = self._read(timeout, max_blob)
         except TimeoutError:
             self.kill()
             raise CallFailed(
@@ -294,6 +375,8 @@ class Worker:
             return f"the worker broke the protocol ({exc})"
         if code is None:
             return "the worker process ended without answering"
+        if self.over_disk:
+            return f"the worker was killed: its files took more than {self.limits.max_disk_bytes >> 20} MB"
         if code == -signal.SIGXCPU or code == -signal.SIGKILL and not self.killed_by_us:
             return (
                 f"the worker was killed (signal {-code}): the CPU time ({self.limits.cpu_seconds:g} s) "
@@ -326,11 +409,17 @@ class Worker:
         self.sock.close()
         shutil.rmtree(self.workdir, ignore_errors=True)
 
-    def output_text(self) -> str:
-        text = self.output.decode("utf-8", errors="replace")
-        if self.output_dropped:
-            text += f"\n[... {self.output_dropped} more bytes of output dropped]"
-        return text
+    def output_text(self, section: str | None = None) -> str:
+        """The output of one section, or of all of them in the order they began."""
+        self._take_output()
+        labels = list(self.sections) if section is None else [section]
+        parts = []
+        for label in labels:
+            text = self.sections.get(label, bytearray()).decode("utf-8", errors="replace")
+            if self.dropped.get(label):
+                text += f"\n[... {self.dropped[label]} more bytes of output dropped]"
+            parts.append(text)
+        return "".join(parts)
 
 
 class RemoteObject:
@@ -346,7 +435,7 @@ class RemoteObject:
         return self.handle.type_name
 
     def call(self, method: str, *args: Any, **kwargs: Any) -> Any:
-        return self._owner._request(
+        return self._owner._invoke(
             {"op": "method", "handle": self.handle.id, "name": method},
             args,
             kwargs,
@@ -356,6 +445,18 @@ class RemoteObject:
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.call("__call__", *args, **kwargs)
+
+    def probe(self, method: str, *args: Any, kwargs: dict | None = None, **options: Any) -> dict:
+        """Call `method` of this object inside the kit's instrumentation; see `Submission.probe` (the object
+        itself is the receiver, key ``"self"`` among the modules of the call)."""
+        return self._owner._probe(
+            {"handle": self.handle.id, "name": method},
+            args,
+            kwargs or {},
+            self.generation,
+            f"{self.type_name}.{method}",
+            **options,
+        )
 
     def getattr(self, name: str) -> Any:
         return self._owner._request(
@@ -390,8 +491,11 @@ class Submission:
         self.worker: Worker | None = None
         self.generation = 0
         self.layers: list[str] = []
-        self.outputs: list[str] = []
+        self.outputs: dict[str, str] = {}  # section -> output of workers that have ended
+        self.section = ""
+        self.reply_cap = REPLY_CAP
         self.calls = 0
+        self._watches: list[tuple[list[str], dict[str, int]]] = []  # see watch()
 
     def _ensure_worker(self) -> Worker:
         if self.hung:
@@ -400,6 +504,7 @@ class Submission:
             self._retire()
             self.generation += 1
             self.worker = self.zygote.spawn(self.path, self.limits)
+            self.worker.set_section(self.section)
             self.layers = self.worker.layers
             if self.modules:
                 self._import_or_give_up(self.worker)
@@ -418,17 +523,47 @@ class Submission:
     def _retire(self) -> None:
         if self.worker is not None:
             self.worker.kill()
-            out = self.worker.output_text()
-            if out:
-                self.outputs.append(out)
+            time.sleep(0.01)  # what the worker wrote last is in the pipe: let the drain take it
+            for label in self.worker.sections:
+                out = self.worker.output_text(label)
+                if out:
+                    self.outputs[label] = (self.outputs.get(label, "") + out)[-OUTPUT_CAP:]
             self.worker = None
 
     def close(self) -> None:
         self._retire()
 
-    def output(self) -> str:
-        parts = [*self.outputs, self.worker.output_text() if self.worker else ""]
+    def begin_section(self, label: str) -> None:
+        """What the submission prints from now on belongs to `label` (the runner uses each test's id), so
+        output follows the visibility of the test that produced it."""
+        self.section = label
+        if self.worker is not None:
+            self.worker.set_section(label)
+
+    def sections(self) -> list[str]:
+        live = list(self.worker.sections) if self.worker is not None else []
+        return list(dict.fromkeys([*self.outputs, *live]))
+
+    def output(self, section: str | None = None) -> str:
+        """What the submission printed during `section`, or in all (the last `OUTPUT_CAP` characters)."""
+        labels = self.sections() if section is None else [section]
+        parts = []
+        for label in labels:
+            parts.append(self.outputs.get(label, ""))
+            if self.worker is not None and label in self.worker.sections:
+                parts.append(self.worker.output_text(label))
         return "".join(p for p in parts if p)[-OUTPUT_CAP:]
+
+    @contextlib.contextmanager
+    def reply_limit(self, max_bytes: int) -> Iterator[None]:
+        """Inside the block, a reply carrying more than `max_bytes` bytes of tensor data fails the call
+        before the trusted side reads it. A test that knows the shape it expects bounds the reply by it
+        (for example ``4 * out.numel() + 4096``); outside, `REPLY_CAP` applies."""
+        saved, self.reply_cap = self.reply_cap, min(int(max_bytes), REPLY_CAP)
+        try:
+            yield
+        finally:
+            self.reply_cap = saved
 
     def source(self, filename: str) -> str:
         """The text of a submitted file ("" if absent), read on the trusted side and never imported."""
@@ -489,15 +624,181 @@ class Submission:
         }
         self.calls += 1
         try:
-            return self._wrap(worker.request(message, timeout))
+            return self._wrap(worker.request(message, timeout, self.reply_cap))
         except CallFailed as exc:
             raise CallFailed(f"{what}: {exc}", kind=exc.kind) from None
 
     def call(self, target: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> Any:
         """Call `target` ("module.name" or "module.Class") in the submission with plain-data arguments."""
-        return self._request(
+        return self._invoke(
             {"op": "call", "target": target}, args, kwargs, None, what=target, timeout=timeout
         )
+
+    # ------------------------------------------------------------------------------------------ probes
+
+    def probe(
+        self,
+        target: str,
+        *args: Any,
+        kwargs: dict | None = None,
+        observe: Sequence[str] = (),
+        upstream: Any = None,
+        output: int | str | None = None,
+        grad_inputs: Sequence[int | str] = (),
+        watch: Sequence[str] = (),
+        device: str | None = None,
+        dtype: Any = None,
+        global_seed: int | None = None,
+        grad_enabled: bool | None = None,
+        train: bool | None = None,
+        timeout: float | None = None,
+    ) -> dict:
+        """Call `target` in the worker inside the kit's instrumentation (``probes.py``) and return
+        ``{"value": <what sub.call would return>, <observation>: <raw data>, ...}``.
+
+        `args` are the call's positional arguments and `kwargs` its keyword arguments (a dict, so that they
+        never collide with the options). The *modules of the call* are every ``nn.Module`` among the
+        top-level arguments (keys ``"args.0"``, ``"kwargs.model"``, ...) and, for `RemoteObject.probe`, the
+        receiver (key ``"self"``). If the call raises, `CallFailed` is raised as by `call`.
+
+        Set-up, made in the worker just before the call:
+
+        - `grad_inputs`: positions (int) or keyword names (str) of floating tensor arguments that get
+          ``requires_grad_(True)``; `upstream`: a tensor shaped like the output, backpropagated as
+          ``(out * upstream).sum()`` after the call (None: ``out.backward()`` for a scalar output).
+          `output` selects which part of a returned tuple, list, dict or object is ``out``: ``0``,
+          ``"logits"``, ``"0.router_logits"`` (dot-separated: an index into a tuple or list, else a key of
+          a mapping, else an attribute; None: the whole value); `upstream` is then shaped like that part.
+          A selection that fails is reported in ``grads["error"]``, like a failed backward.
+        - `device` ("meta", ...) / `dtype` (a floating torch dtype): tensor arguments are converted, and
+          the modules of the call are converted **in place** with ``.to(...)`` (probe a fresh module).
+        - `global_seed`: ``torch.manual_seed(global_seed)``; `grad_enabled`: ``torch.set_grad_enabled``
+          (default True, whatever an earlier call left; the worker's own mode is restored afterwards);
+          `train`: ``.train(train)`` on every module of the call.
+        - `watch`: fnmatch patterns of events to count (observation "calls").
+
+        Observations (`observe`), all plain data and never a verdict: the trusted test judges them.
+
+        - ``"inputs_after"``: ``{"args": [...], "kwargs": {...}}``, each tensor argument as it is after the
+          call (None for other arguments): an input modified in place differs from what was sent.
+        - ``"grads"``: ``{"output_requires_grad", "error" (backward's exception text or None),
+          "inputs": {ref: grad or None}, "params": {module key: {name: grad or None}},
+          "requires_grad": {module key: {name: bool}}}``; parameter ``.grad`` is cleared before the call.
+        - ``"grad_mode"``: ``{"before", "during": [distinct torch.is_grad_enabled() values seen at the
+          torch calls inside, first seen first], "after"}``.
+        - ``"modules"``: ``[{"type": "module.Class", "training", "grad_enabled", "count"}]``, every module
+          call during the call, aggregated.
+        - ``"training"``: ``{module key: {submodule name ("" for itself): training}}`` after the call.
+        - ``"global_rng"``: ``{"advanced": bool}``: whether torch's global generator changed.
+        - ``"devices"``: ``{device: count}`` of the tensors (of at least one dimension) returned by the
+          torch calls inside.
+        - ``"calls"``: ``{event: count}`` of watched events: torch functions and tensor methods by
+          ``__name__`` (``"scaled_dot_product_attention"``), module calls as ``"module:<module>.<class>"``,
+          and, when a pattern starts with ``"aten."``, aten operators as ``"aten.<op>"``.
+
+        Meta tensors come back as ``{"meta": True, "shape": [...], "dtype": "float32"}``. Example::
+
+            r = sub.probe("attention.causal_attention", q, k, v, observe=["inputs_after", "grads"],
+                          grad_inputs=[0, 1, 2], upstream=g)
+            r["inputs_after"]["args"][0]     # q as the call left it
+            r["grads"]["inputs"]["0"]        # d(sum(out * g)) / dq
+        """
+        return self._probe(
+            {"target": target},
+            args,
+            kwargs or {},
+            None,
+            target,
+            observe=observe,
+            upstream=upstream,
+            output=output,
+            grad_inputs=grad_inputs,
+            watch=watch,
+            device=device,
+            dtype=dtype,
+            global_seed=global_seed,
+            grad_enabled=grad_enabled,
+            train=train,
+            timeout=timeout,
+        )
+
+    def _probe(
+        self,
+        message: dict,
+        args: Any,
+        kwargs: dict,
+        generation: int | None,
+        what: str,
+        *,
+        observe: Sequence[str] = (),
+        timeout: float | None = None,
+        **options: Any,
+    ) -> dict:
+        unknown = set(options) - set(probes.OPTIONS)
+        if unknown:
+            raise TypeError(f"unknown probe options {sorted(unknown)}")
+        if options.get("dtype") is not None:
+            options["dtype"] = str(options["dtype"]).removeprefix("torch.")
+        for key in ("grad_inputs", "watch"):
+            options[key] = list(options.get(key) or [])
+        observe = list(observe)
+        if self._watches:  # inside watch(): this probe counts the watched events too
+            options["watch"] = sorted(
+                {*options["watch"], *(p for patterns, _ in self._watches for p in patterns)}
+            )
+            observe = [*observe, "calls"] if "calls" not in observe else observe
+        options = {k: v for k, v in options.items() if v is not None and v != []}
+        reply = self._request(
+            {"op": "probe", **message, "observe": list(observe), "options": options},
+            args,
+            kwargs,
+            generation,
+            what=what,
+            timeout=timeout,
+        )
+        if not isinstance(reply, dict) or "value" not in reply:
+            raise CallFailed(f"{what}: the worker sent a malformed probe reply", kind="crash")
+        if self._watches:
+            calls = reply.get("calls")
+            if not isinstance(calls, dict) or not all(
+                isinstance(k, str) and type(n) is int and n >= 0 for k, n in calls.items()
+            ):
+                raise CallFailed(f"{what}: the worker sent a malformed probe reply", kind="crash")
+            for patterns, seen in self._watches:
+                for name, n in calls.items():
+                    if any(fnmatch.fnmatchcase(name, p) for p in patterns):
+                        seen[name] = seen.get(name, 0) + n
+        return reply
+
+    def _invoke(
+        self,
+        message: dict,
+        args: Any,
+        kwargs: Any,
+        generation: int | None,
+        what: str,
+        timeout: float | None = None,
+    ) -> Any:
+        """A call or method call; inside `watch`, made as a probe that counts the watched events."""
+        if not self._watches:
+            return self._request(message, args, kwargs, generation, what=what, timeout=timeout)
+        target = {k: v for k, v in message.items() if k != "op"}
+        return self._probe(target, args, kwargs, generation, what, timeout=timeout)["value"]
+
+    @contextlib.contextmanager
+    def watch(self, patterns: Sequence[str]) -> Iterator[dict[str, int]]:
+        """Count, over every `call` and `RemoteObject.call` made inside the block, the events matching
+        `patterns` (see `probe`'s ``"calls"``); yields the live ``{event: count}`` dict.
+
+        For rules such as "do not call the library attention": the suite fails the test when the count of a
+        forbidden function is not zero. A submission can hide a call from any instrumentation in its own
+        process, so this records what an honest mistake or a plain evasion does; it is not a sandbox."""
+        seen: dict[str, int] = {}
+        self._watches.append(([str(p) for p in patterns], seen))
+        try:
+            yield seen
+        finally:
+            self._watches.remove(self._watches[-1])
 
     def import_modules(self, modules: list[str], timeout: float | None = None) -> dict[str, str]:
         """Import each module in the worker; returns {module: problem} for those that failed."""

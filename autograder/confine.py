@@ -11,6 +11,9 @@ grader, which records them in results.json:
   writes only into the worker's own empty directory; the kit's own files (hidden suites, reference
   solutions) are not readable; TCP bind/connect and signals to processes outside the sandbox are denied.
 - ``uid``: when the grader runs as root, the worker switches to an unprivileged user id of its own.
+- ``disk``: the worker's directory is a size-limited tmpfs of its own mount namespace (where namespaces are
+  available), so every write beyond the total fails; without namespaces its supervisor counts what the
+  directory holds and kills the worker past the total (``disk_usage``).
 - ``no_new_privs`` and an empty capability set.
 
 This module uses only the standard library and ctypes; it is imported by the worker before the fork server
@@ -37,6 +40,8 @@ CLONE_NEWPID = 0x20000000
 CLONE_NEWNET = 0x40000000
 
 PR_SET_PDEATHSIG = 1
+MS_REC, MS_PRIVATE, MS_NOSUID, MS_NODEV = 0x4000, 1 << 18, 0x2, 0x4
+MS_RDONLY, MS_REMOUNT, MS_BIND = 0x1, 0x20, 0x1000
 PR_SET_NO_NEW_PRIVS = 38
 
 # landlock: syscall numbers are shared by all architectures since they were added (5.13).
@@ -81,12 +86,13 @@ def unshare(flags: int) -> None:
 
 
 def isolate_namespaces(is_root: bool) -> bool:
-    """Move this process's future children into new PID, network, IPC and UTS namespaces.
+    """Move this process's future children into new PID, network, IPC and UTS namespaces, and this process
+    into a mount namespace of its own (private: nothing mounted here is seen outside).
 
     Call before forking the worker: the worker becomes PID 1 of the new PID namespace. Returns False
     when the kernel refuses (the caller then falls back to process groups).
     """
-    flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    flags = CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWNS
     try:
         if is_root:
             unshare(flags)
@@ -99,6 +105,107 @@ def isolate_namespaces(is_root: bool) -> bool:
         return True
     except OSError:
         return False
+
+
+def _mount(source: str, target: str, fstype: str | None, flags: int, data: str | None) -> None:
+    args = [
+        source.encode(),
+        target.encode(),
+        fstype.encode() if fstype else None,
+        ctypes.c_ulong(flags),
+        data.encode() if data else None,
+    ]
+    if _libc.mount(*args) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, os.strerror(err), target)
+
+
+def mount_quota_dir(path: Path, max_bytes: int) -> bool:
+    """Mount a tmpfs of at most `max_bytes` on `path` (inside this process's own mount namespace, after
+    making every mount private so that nothing leaks out). False when the kernel refuses."""
+    try:
+        _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+        size = max(max_bytes, 1 << 20)
+        _mount("llmkit-work", str(path), "tmpfs", MS_NOSUID | MS_NODEV, f"size={size},mode=0700")
+        return True
+    except OSError:
+        return False
+
+
+def closed_ancestors(targets: list[Path]) -> dict[Path, set[Path]]:
+    """{folder that other users cannot enter: its children on the way to the `targets`}."""
+    closed: dict[Path, set[Path]] = {}
+    for target in targets:
+        chain = [target, *target.parents]
+        for child, parent in zip(chain, chain[1:], strict=False):
+            try:
+                if not os.stat(parent).st_mode & 0o001:
+                    closed.setdefault(parent, set()).add(child)
+            except OSError:
+                continue
+    return closed
+
+
+def open_path_to(targets: list[Path]) -> list[Path]:
+    """Let another user reach `targets` (the Python installation) through folders it cannot enter (a Python
+    under /root, mode 700), in this process's own mount namespace only: each such folder is covered by an
+    empty read-only tmpfs (mode 755) holding bind mounts of just its children on the way to a target, so the
+    rest of that folder stays invisible. Landlock still decides what may be read. Returns the folders
+    covered; OSError when the kernel refuses."""
+    covered: list[Path] = []
+    _mount("none", "/", None, MS_REC | MS_PRIVATE, None)
+    for _ in range(32):  # outermost first: a child bound back may itself be closed
+        closed = closed_ancestors(targets)
+        if not closed:
+            return covered
+        parent = min(closed, key=lambda p: len(p.parts))
+        children = sorted(closed[parent])
+        fds = [os.open(child, os.O_PATH | os.O_CLOEXEC) for child in children]
+        try:
+            _mount("llmkit-view", str(parent), "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0755")
+            for child, fd in zip(children, fds, strict=True):
+                if os.path.isdir(f"/proc/self/fd/{fd}"):
+                    os.mkdir(child, 0o755)
+                else:
+                    os.close(os.open(child, os.O_CREAT | os.O_WRONLY, 0o644))
+                _mount(f"/proc/self/fd/{fd}", str(child), None, MS_BIND | MS_REC, None)
+            _mount("none", str(parent), None, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, None)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        covered.append(parent)
+    raise OSError(f"too many closed folders on the way to {targets[:3]}")
+
+
+def disk_usage(path: Path, limit: int = 1 << 62) -> int:
+    """Bytes allocated under `path` (files and folders, not following links); stops counting past `limit`."""
+    total = 0
+    stack = [str(path)]
+    while stack and total <= limit:
+        try:
+            entries = list(os.scandir(stack.pop()))
+        except OSError:
+            continue
+        for entry in entries:
+            try:
+                info = entry.stat(follow_symlinks=False)
+            except OSError:
+                continue
+            total += max(info.st_blocks * 512, info.st_size if entry.is_file(follow_symlinks=False) else 0)
+            if entry.is_dir(follow_symlinks=False):
+                stack.append(entry.path)
+    return total
+
+
+def vm_bytes(pid: int) -> int:
+    """The virtual address space a process maps (VmSize), 0 if unknown (no /proc)."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
 
 
 def set_parent_death_signal(sig: int) -> None:
@@ -129,6 +236,15 @@ def count_user_processes(uid: int) -> int:
         except OSError:
             continue
     return count
+
+
+def python_dirs(hidden: list[Path]) -> list[Path]:
+    """The folders of the Python installation and its import path, minus the kit's hidden ones."""
+    dirs: list[Path] = []
+    for entry in [*sys.path, sys.prefix, sys.base_prefix, sys.exec_prefix]:
+        if entry and os.path.exists(entry):
+            dirs.extend(p for p in _allow_except(Path(entry).resolve(), hidden) if p not in dirs)
+    return dirs
 
 
 def _read_roots(hidden: list[Path], extra: list[Path]) -> list[Path]:

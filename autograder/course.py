@@ -33,6 +33,7 @@ ROOT_ENV = "LLMKIT_ROOT"
 
 FOLDER_RE = re.compile(r"a([1-9][0-9]*)_[a-z][a-z0-9_]*")
 MODULE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\.py")
+DATA_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # no "..", no hidden names
 
 BUILTIN_DEFAULTS: dict[str, Any] = {"time_limit": 300, "call_timeout": 30, "memory_limit_mb": 4096}
 
@@ -45,6 +46,7 @@ _ASSIGNMENT_KEYS = {
     "due": True,
     "enabled": True,
     "modules": False,
+    "data": False,
     **_DEFAULT_KEYS,
 }
 _LATE_KEYS = {"grace_minutes": False, "penalty_per_day": True, "max_days_late": False}
@@ -85,6 +87,8 @@ class Assignment:
     memory_limit_mb: int
     modules: tuple[str, ...]
     late_policy: LatePolicy | None = None
+    # files or folders under assignments/<folder>/ that the submission's code may read, beside its modules
+    data: tuple[str, ...] = ()
 
     def late_multiplier(self, submitted: datetime) -> float:
         """The factor applied to the score of work submitted at ``submitted`` (timezone-aware)."""
@@ -297,6 +301,34 @@ class _Reader:
             names.append(value)
         return tuple(names)
 
+    def data(self, entry: _Entry) -> tuple[str, ...]:
+        """Relative paths inside the assignment's folder: no absolute path, no ``..``, nothing hidden."""
+        node = entry.value
+        if not isinstance(node, SequenceNode):
+            got = _describe(node)
+            raise self.error(entry.line, entry.path, f"expected a list of paths, got {got}")
+        self.check_tag(node, entry.line, entry.path)
+        paths: list[str] = []
+        for index, item in enumerate(node.value):
+            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
+            value = self.scalar(item_entry)
+            parts = value.replace("\\", "/").strip("/").split("/") if isinstance(value, str) else []
+            if (
+                not parts
+                or value.startswith(("/", "\\"))
+                or any(not DATA_PART_RE.fullmatch(part) for part in parts)
+            ):
+                raise self.error(
+                    item_entry.line,
+                    item_entry.path,
+                    f"expected a path inside the assignment's folder such as models, got {_describe(item)}",
+                )
+            path = "/".join(parts)
+            if path in paths:
+                raise self.error(item_entry.line, item_entry.path, f"{path} is listed twice")
+            paths.append(path)
+        return tuple(paths)
+
     def late_policy(self, entry: _Entry) -> LatePolicy | None:
         if isinstance(entry.value, ScalarNode) and self.scalar(entry) is None:
             return None  # `late_policy:` left empty or null: no penalty
@@ -371,6 +403,10 @@ class _Reader:
         limits = {**defaults, **self.limits(fields)}
         enabled = self.boolean(fields["enabled"])
         modules = self.modules(fields["modules"]) if "modules" in fields else ()
+        data = self.data(fields["data"]) if "data" in fields else ()
+        clash = sorted(set(modules) & {d.split("/")[0] for d in data})
+        if clash:
+            raise self.error(fields["data"].line, fields["data"].path, f"{clash[0]} is a submitted module")
         if enabled and not modules:
             where = fields["modules"] if "modules" in fields else entry
             raise self.error(where.line, where.path, "an enabled assignment needs its list of modules")
@@ -394,6 +430,7 @@ class _Reader:
             memory_limit_mb=int(limits["memory_limit_mb"]),
             modules=modules,
             late_policy=limits["late_policy"],
+            data=data,
         )
 
 

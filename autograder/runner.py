@@ -30,7 +30,12 @@ from autograder.client import CallFailed, Limits, Submission, Zygote
 from autograder.course import Assignment, kit_root
 from autograder.errors import KitError
 from autograder.plugin import GradingContext, GradingPlugin, TestResult, derive_seed
-from autograder.staging import Staged, stage, submission_name, unique_name
+from autograder.staging import Staged, copy_data, install_data, stage, submission_name, unique_name
+
+TEST_OUTPUT_TAIL = 2000
+# address space a trusted grader child may add to what it maps when forked (replies are bounded by the
+# client's REPLY_CAP; this catches whatever else could grow): a hostile reply cannot take the batch down
+TRUSTED_MEMORY_BYTES = 3 << 30
 
 
 @dataclass
@@ -142,24 +147,42 @@ def run_suite(
         zygote, staged.path, limits, deadline=start + limits.cpu_seconds, modules=assignment.modules
     )
     context = GradingContext(submission=submission, seed=seed)
+    plugins = [GradingPlugin(context), _OutputByTest(submission)]
     try:
         with _quiet(suite):
-            code = pytest.main(_pytest_args(suite, fail_fast), plugins=[GradingPlugin(context)])
+            code = pytest.main(_pytest_args(suite, fail_fast), plugins=plugins)
         if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.INTERRUPTED):
             report.error = f"the test suite could not run (pytest exit code {int(code)})"
     finally:
         report.sandbox = submission.layers
-        report.output = submission.output()
         submission.close()
-    for result in context.results.values():
+    visible = {""} | {nodeid for nodeid, r in context.results.items() if r.visibility == "visible"}
+    report.output = "".join(submission.output(label) for label in submission.sections() if label in visible)
+    for nodeid, result in context.results.items():
         if result.status == "pending":
             result.status = "failed"
             result.output = "not run: grading stopped at the first lost point" if fail_fast else "not run"
+        printed = submission.output(nodeid)
+        if printed.strip():  # stays with its test, so it is shown when (and only when) the test is
+            result.output += (
+                f"\n\nOutput of your code during this test (last part):\n{printed[-TEST_OUTPUT_TAIL:]}"
+            )
         report.tests.append(result)
     report.max_score = sum(t.max_score for t in report.tests)
     report.score = 0.0 if report.error else sum(t.score for t in report.tests)
     report.execution_time = time.monotonic() - start
     return report
+
+
+class _OutputByTest:
+    """Tells the submission which test is running, so what it prints is attributed to that test."""
+
+    def __init__(self, submission: Submission) -> None:
+        self.submission = submission
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.submission.begin_section(item.nodeid)
 
 
 @contextlib.contextmanager
@@ -186,7 +209,8 @@ def import_problems(assignment: Assignment, workspace: Path) -> list[str]:
         staged = stage(workspace, assignment, stage_root / "submission")
         if staged.problems:
             return list(staged.problems)
-        with Zygote(hidden=_kit_paths()) as zygote:
+        _add_data(assignment, stage_root, [staged])
+        with Zygote(hidden=_kit_paths(), limits=limits_for(assignment)) as zygote:
             submission = Submission(zygote, staged.path, limits_for(assignment))
             try:
                 failed = submission.import_modules([m.removesuffix(".py") for m in assignment.modules])
@@ -195,6 +219,18 @@ def import_problems(assignment: Assignment, workspace: Path) -> list[str]:
             finally:
                 submission.close()
         return [f"{module}.py: {problem}" for module, problem in failed.items()]
+
+
+def _add_data(assignment: Assignment, stage_root: Path, staged: list[Staged]) -> None:
+    """The assignment's declared data, copied once per batch and linked beside each staged submission's
+    modules: the worker reads it there, read-only, and nothing else of the kit."""
+    if not assignment.data:
+        return
+    data = stage_root / ".data"  # a submission's folder name never has a dot
+    if not data.exists():
+        copy_data(kit_root() / "assignments" / assignment.folder, assignment.data, data)
+    for item in staged:
+        install_data(data, assignment.data, item.path)
 
 
 def _error_report(name: str, source: str, assignment: Assignment, hidden: bool, error: str) -> Report:
@@ -220,7 +256,7 @@ def grade_batch(
     """Grade every submission; write `out/<name>/results.json`, feedback and `out/gradebook.csv` when
     `out` is given. Never raises for a bad submission: its report carries the error instead."""
     suite = suite_dir(assignment, hidden)
-    taken: set[str] = set()
+    taken: set[str] = {results.GRADEBOOK.lower()}  # submission names have no dot: this is belt and braces
     names = [unique_name(submission_name(p), taken) for p in submissions]
     outputs = [out.resolve()] if out is not None else []
     if out is not None:
@@ -233,19 +269,29 @@ def grade_batch(
             try:
                 staged = stage(path, assignment, stage_root / name)
                 staged.name = name
+                _add_data(assignment, stage_root, [staged])
                 pending.append((index, staged, str(path)))
             except KitError as exc:
                 reports[index] = _error_report(name, str(path), assignment, hidden, str(exc))
                 _finish(reports[index], out, assignment, progress, len(reports), len(submissions))
         if pending:
-            with confine.unreadable_to_others(secret), Zygote(hidden=_kit_paths() + outputs) as zygote:
+            with (
+                confine.unreadable_to_others(secret),
+                Zygote(hidden=_kit_paths() + outputs, limits=limits_for(assignment)) as zygote,
+            ):
                 prewarm(suite)
                 zygote.wait_ready()  # before forking: every child shares the one fork server
                 _run_children(pending, assignment, suite, zygote, out, reports, hidden=hidden, jobs=jobs,
                               fail_fast=fail_fast, progress=progress, total=len(submissions))  # fmt: skip
     ordered = [reports[i] for i in range(len(submissions))]
     if out is not None:
-        results.write_gradebook(out / "gradebook.csv", ordered)
+        try:
+            results.write_gradebook(out / results.GRADEBOOK, ordered)
+        except OSError as exc:
+            why = f"{out / results.GRADEBOOK} could not be written ({exc.strerror or exc})"
+            raise KitError(
+                f"every submission was graded, but {why}; the results are in {out}/<name>/"
+            ) from None
     return ordered
 
 
@@ -258,7 +304,11 @@ def _finish(
     total: int,
 ) -> None:
     if out is not None:
-        results.write_submission(out / report.name, report, assignment)
+        try:
+            results.write_submission(out / report.name, report, assignment)
+        except OSError as exc:  # this submission's results only: the batch goes on, the gradebook says so
+            why = f"its results could not be written to {out / report.name} ({exc.strerror or exc})"
+            report.error = f"{report.error}; {why}" if report.error else why
     if progress is not None:
         progress(done, total, report)
 
@@ -337,9 +387,14 @@ def _fork_child(
         return pid
     code = 1
     try:
+        import resource
+
         import torch
 
         torch.set_num_threads(threads)
+        budget = confine.vm_bytes(os.getpid()) + TRUSTED_MEMORY_BYTES
+        if budget > TRUSTED_MEMORY_BYTES:  # known: /proc tells this process's own size
+            resource.setrlimit(resource.RLIMIT_AS, (budget, budget))
         logging.basicConfig(stream=sys.stderr, level=logging.ERROR)
         report = run_suite(staged, source, assignment, suite, zygote, hidden=hidden, fail_fast=fail_fast)
         tmp = report_path.with_suffix(".tmp")

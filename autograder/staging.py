@@ -5,11 +5,12 @@ A submission is one of:
 - a folder: its top-level ``*.py`` files are taken;
 - a ``.zip``: its ``*.py`` files at the top level, or inside one single top folder (what zipping a folder
   gives); ``__MACOSX``, ``__pycache__`` and hidden entries are ignored;
-- a notebook (``.ipynb``): its code cells, in order, become one module ``_notebook.py``, and every module the
-  assignment expects (``attention.py``, ...) is written as ``from _notebook import *``. A notebook therefore
-  defines everything in one namespace, and its top-level code runs when the submission is imported: keep
-  slow experiments out of it, or under ``if __name__ == "__main__":``. IPython-only lines (``%magic``,
-  ``!shell``, ``?help``) are commented out.
+- a notebook (``.ipynb``): its graded code cells, in order, become one module ``_notebook.py``, and every
+  module the assignment expects (``attention.py``, ...) is written as ``from _notebook import *``. A notebook
+  therefore defines everything in one namespace. A code cell is graded when the kit's template tagged it
+  (cell metadata ``llmkit``) or when it only defines names (imports, ``def``, ``class``, assignments without
+  calls); any other cell is exploration (prints, plots, training loops) and is kept as comments only, so
+  it never runs when graded. IPython-only lines (``%magic``, ``!shell``, ``?help``) are commented out.
 
 :func:`stage` copies the modules into a fresh folder, world-readable so that an unprivileged worker can import
 them, and reports what is wrong with them (missing modules, syntax errors, text that is not UTF-8) without
@@ -28,6 +29,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import stat
 import tempfile
 import unicodedata
@@ -37,7 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from autograder.course import Assignment
-from autograder.errors import SubmissionError
+from autograder.errors import KitError, SubmissionError
 
 MAX_MEMBERS = 200
 MAX_TOTAL_BYTES = 20 * 1024 * 1024
@@ -71,23 +73,27 @@ class Staged:
 
 
 def submission_name(submission: Path) -> str:
-    """A filesystem-safe name for a submission's output folder: ``Jöe Doe.zip`` -> ``Joe_Doe``."""
+    """A filesystem-safe name for a submission's output folder: ``Jöe Doe.zip`` -> ``Joe_Doe``.
+
+    Letters, digits, ``_`` and ``-`` only: never a dot, so it can never be one of the kit's own outputs
+    beside it (``gradebook.csv``: a submission ``gradebook.csv.zip`` is named ``gradebook_csv``)."""
     path = Path(submission)
     base = path.resolve().name if path.name in ("", ".", "..") else path.name
     if path.suffix.lower() in (".zip", ".ipynb"):
         base = base[: -len(path.suffix)]
     ascii_base = unicodedata.normalize("NFKD", base).encode("ascii", "ignore").decode("ascii")
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", ascii_base).strip("._-")
+    safe = re.sub(r"[^A-Za-z0-9_-]+", "_", ascii_base).strip("_-")
     return safe[:80] or "submission"
 
 
 def unique_name(name: str, taken: set[str]) -> str:
-    """``name``, else ``name-2``, ``name-3``, ...: the first not in ``taken``, which it is added to."""
+    """``name``, else ``name-2``, ``name-3``, ...: the first not in ``taken``, which it is added to. Names
+    are compared without case, as a case-insensitive file system would."""
     candidate, n = name, 1
-    while candidate in taken:
+    while candidate.lower() in taken:
         n += 1
         candidate = f"{name}-{n}"
-    taken.add(candidate)
+    taken.add(candidate.lower())
     return candidate
 
 
@@ -301,7 +307,8 @@ def _read_notebook(path: Path, assignment: Assignment) -> tuple[dict[str, bytes]
     except (UnicodeDecodeError, ValueError) as exc:
         raise SubmissionError(f"{path}: not a valid notebook ({exc})") from None
     cells = _code_cells(path, notebook)
-    source, origin = _notebook_source(cells)
+    source, origin = _notebook_source([(text, module is not None) for text, module in cells])
+    source += _module_owners(cells, assignment)
     files = {NOTEBOOK_MODULE: source.encode("utf-8")}
     shim = b"from _notebook import *  # noqa: F401,F403  (the notebook defines every name)\n"
     for module in assignment.modules:
@@ -329,7 +336,7 @@ def _code_cells(path: Path, notebook: object) -> list[str]:
         key = "input"
     if not isinstance(cells, list):
         raise SubmissionError(f"{path}: not a valid notebook (no cells)")
-    sources = []
+    sources: list[tuple[str, str | None]] = []  # (source, the file a template cell belongs to, or None)
     for cell in cells:
         if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
@@ -338,16 +345,48 @@ def _code_cells(path: Path, notebook: object) -> list[str]:
             source = "".join(source)
         if not isinstance(source, str):
             raise SubmissionError(f"{path}: not a valid notebook (a code cell has no source text)")
-        sources.append(source)
+        metadata = cell.get("metadata")
+        tag = metadata.get("llmkit") if isinstance(metadata, dict) else None
+        module = None
+        if isinstance(tag, dict):
+            module = tag["module"] if isinstance(tag.get("module"), str) else ""
+        sources.append((source, module))
     return sources
 
 
-def _notebook_source(cells: list[str]) -> tuple[str, list[str]]:
-    """One module from the code cells, and for each of its lines where it came from (``cell 3, line 2``)."""
+def _module_owners(cells: list[tuple[str, str | None]], assignment: Assignment) -> str:
+    """Code appended to ``_notebook.py`` that gives the functions and classes of the template's cells the
+    ``__module__`` of the file they stand for (``moe.Expert``, not ``_notebook.Expert``), as files would."""
+    owners: dict[str, list[str]] = {}
+    for text, module in cells:
+        if module not in assignment.modules or not module.endswith(".py"):
+            continue
+        try:
+            body = ast.parse(text).body
+        except (SyntaxError, ValueError, RecursionError, MemoryError):
+            continue
+        names = [n.name for n in body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)]
+        owners.setdefault(module[:-3], []).extend(names)
+    if not owners:
+        return ""
+    return (
+        "# %% the file each template cell stands for\n"
+        f"for _llmkit_module, _llmkit_names in {owners!r}.items():\n"
+        "    for _llmkit_name in _llmkit_names:\n"
+        "        _llmkit_object = globals().get(_llmkit_name)\n"
+        "        if getattr(_llmkit_object, '__module__', None) == __name__:\n"
+        "            _llmkit_object.__module__ = _llmkit_module\n"
+    )
+
+
+def _notebook_source(cells: list[tuple[str, bool]]) -> tuple[str, list[str]]:
+    """One module from the code cells (source, tagged by the kit's template), and for each of its lines
+    where it came from (``cell 3, line 2``). Exploration cells are written as comments."""
     out: list[str] = []
     origin: list[str] = []
-    for number, cell in enumerate(cells, start=1):
+    for number, (cell, tagged) in enumerate(cells, start=1):
         lines = cell.splitlines()
+        start = len(out)
         out.append(f"# %% cell {number}")
         origin.append(f"cell {number}")
         magic = (
@@ -360,9 +399,38 @@ def _notebook_source(cells: list[str]) -> tuple[str, list[str]]:
                 line = f"{indent}# {line.lstrip()}  (IPython, not run)"
             out.append(line)
             origin.append(f"cell {number}, line {index}")
+        if not tagged and not _only_defines_names("\n".join(out[start + 1 :])):
+            out[start] += " (exploration: not graded)"
+            out[start + 1 :] = [f"# {line}" for line in out[start + 1 :]]
         out.append("")
         origin.append(f"cell {number}")
     return "\n".join(out) + "\n", origin
+
+
+_DEFINITIONS = (ast.Import, ast.ImportFrom, ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Pass)
+
+
+def _only_defines_names(source: str) -> bool:
+    """Whether every top-level statement only defines names: imports, functions, classes, docstrings and
+    assignments whose value calls nothing. Code that does not parse counts as defining (so that its syntax
+    error is reported, as it would be in a file)."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return True
+    for node in tree.body:
+        if isinstance(node, _DEFINITIONS):
+            continue
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue
+        if isinstance(node, ast.Assign | ast.AnnAssign) and not any(
+            isinstance(sub, ast.Call | ast.Await | ast.Yield | ast.YieldFrom | ast.NamedExpr)
+            or isinstance(sub, ast.comprehension)
+            for sub in ast.walk(node)
+        ):
+            continue
+        return False
+    return True
 
 
 def _is_ipython_line(line: str) -> bool:
@@ -448,6 +516,48 @@ def _write_file(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)
     path.chmod(0o644)
+
+
+def copy_data(source_root: Path, entries: tuple[str, ...], dest: Path) -> Path:
+    """Copy an assignment's declared data (`entries`, relative to `source_root`) into the new folder `dest`,
+    read-only; `dest` is then the one copy that every staged submission of a batch links to. Links inside
+    the data are refused: only the declared files are ever copied."""
+    dest.mkdir(mode=0o755)
+    for entry in entries:
+        source = source_root / entry
+        if source.is_symlink() or not source.exists():
+            raise KitError(f"{source}: declared as data in course.yml but missing (or a symbolic link)")
+        target = dest / entry
+        target.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=True, ignore=shutil.ignore_patterns("__pycache__"))
+            if any(p.is_symlink() for p in target.rglob("*")):
+                raise KitError(f"{source}: data folders may not hold symbolic links")
+        else:
+            shutil.copy2(source, target)
+    for path in [dest, *dest.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o444)
+    return dest
+
+
+def install_data(data: Path, entries: tuple[str, ...], staged: Path) -> None:
+    """Put the batch's copy of the data (`copy_data`) beside the staged modules, replacing anything the
+    submission sent under those names (hard links to the read-only copy, not to the kit's files)."""
+    for entry in entries:
+        top = staged / entry.split("/")[0]
+        if top.is_dir() and not top.is_symlink():
+            shutil.rmtree(top)
+        elif top.exists() or top.is_symlink():
+            top.unlink()
+    for entry in {e.split("/")[0] for e in entries}:
+        source = data / entry
+        if source.is_dir():
+            shutil.copytree(source, staged / entry, copy_function=os.link)
+            for path in [staged / entry, *(staged / entry).rglob("*")]:
+                if path.is_dir():
+                    path.chmod(0o755)
+        else:
+            os.link(source, staged / entry)
 
 
 def _digest(files: dict[str, bytes]) -> str:

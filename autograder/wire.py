@@ -64,7 +64,7 @@ def encode(message: Any) -> bytes:
     header = json.dumps(_to_json(message, blob, 0), allow_nan=True, separators=(",", ":")).encode()
     if len(header) > MAX_HEADER or len(blob) > MAX_BLOB:
         raise WireError(f"message too large: header {len(header)} B, blob {len(blob)} B")
-    return _PREFIX.pack(MAGIC, len(header), len(blob)) + header + bytes(blob)
+    return b"".join((_PREFIX.pack(MAGIC, len(header), len(blob)), header, blob))  # one copy of the blob
 
 
 def _to_json(value: Any, blob: bytearray, depth: int) -> Any:
@@ -105,13 +105,14 @@ def _tensor_to_json(t: torch.Tensor, blob: bytearray) -> dict:
     if name is None:
         raise WireError(f"tensor dtype {t.dtype} is not allowed on the wire")
     if name == "bfloat16":  # numpy has no bfloat16: ship the raw 16-bit patterns
-        data = t.view(torch.int16).numpy().astype("<i2").tobytes()
+        array = t.view(torch.int16).numpy().astype("<i2", copy=False)
     else:
-        data = t.numpy().astype(DTYPES[name][1], copy=False).tobytes()
+        array = t.numpy().astype(DTYPES[name][1], copy=False)
+    data = memoryview(np.ascontiguousarray(array).reshape(-1).view(np.uint8))  # no copy until the blob
     return _blob_ref("tensor", name, list(t.shape), data, blob)
 
 
-def _blob_ref(tag: str, dtype: str, shape: list[int], data: bytes, blob: bytearray) -> dict:
+def _blob_ref(tag: str, dtype: str, shape: list[int], data: bytes | memoryview, blob: bytearray) -> dict:
     ref = {"t": tag, "dtype": dtype, "shape": shape, "off": len(blob), "len": len(data)}
     blob += data
     return ref
@@ -185,7 +186,7 @@ def _array_from_json(node: dict, blob: memoryview) -> torch.Tensor | np.ndarray:
     itemsize = 2 if dtype == "bfloat16" else DTYPES[dtype][1].itemsize
     if math.prod(shape) * itemsize != length or off + length > len(blob):
         raise WireError(f"blob reference does not match shape {shape} and dtype {dtype}")
-    raw = bytes(blob[off : off + length])
+    raw = blob[off : off + length]  # a view: the one copy is the array's own
     if dtype == "bfloat16":
         array = np.frombuffer(raw, dtype="<i2").reshape(shape)
         return torch.from_numpy(array.copy()).view(torch.bfloat16)

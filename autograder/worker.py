@@ -1,25 +1,34 @@
 """The untrusted side: the only process that imports a submission.
 
 A fork server (``zygote``) is started once per grading run with ``python -I``, a scrubbed environment and an
-empty working directory. It imports torch, numpy and this module, then waits. For each worker the trusted
-side sends it a request with three file descriptors (the protocol socket, the output pipe, the status pipe);
-the zygote forks a *supervisor*, which moves into fresh namespaces and forks the *worker*. The worker confines
-itself (see ``confine.py``), then answers calls until its socket closes. The supervisor never runs submitted
-code: it reports the worker's process id and, later, how it ended, on the status pipe.
+empty working directory. It imports torch, numpy and this module, then waits. Its confinement *policy* (the
+hidden paths, the limits, namespaces or not, where workers write) is fixed when it starts, in its command
+line, and no request can change it. Requests arrive on a control channel that has no name anywhere: one end
+of a socket pair inherited from the trusted side, closed in every process the zygote forks, so no worker
+holds it or can reach it. A request names only the staged submission and carries four file descriptors (the
+protocol socket, the output pipe, the status pipe, the reply pipe); the zygote makes the worker's private
+directory, picks its user id, and forks a *supervisor*, which moves into fresh namespaces and forks the
+*worker*. The worker confines itself (see ``confine.py``), then answers calls until its socket closes. The
+supervisor never runs submitted code: it reports the worker's process id and, later, how it ended, on the
+status pipe.
 
 Requests (``op``): ``import`` modules, ``call`` a target ("module.attr.attr") with arguments, ``method`` of a
-handle, ``free`` a handle. Replies: ``{"ok": true, "value": ...}`` or ``{"ok": false, "error": {...}}``.
+handle, ``probe`` (a call or method inside the kit's instrumentation, see ``probes.py``), ``free`` a handle.
+Replies: ``{"ok": true, "value": ...}`` or ``{"ok": false, "error": {...}}``.
 Objects that cannot cross the wire stay here and travel as handles.
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import json
 import os
 import signal
 import socket
 import sys
+import tempfile
+import time
 import traceback
 from pathlib import Path
 from typing import Any
@@ -27,7 +36,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder import confine, wire
+from autograder import confine, probes, wire
 
 ZYGOTE_READY = b"zygote-ready\n"
 _SUBMISSION_DIR = ""
@@ -90,11 +99,15 @@ class _Worker:
             return problems
         if op == "call":
             fn = self.target(request["target"])
-            return fn(*self.resolve(request.get("args", [])), **self.resolve(request.get("kwargs", {})))
+            with torch.set_grad_enabled(True):  # whatever an earlier call left behind; restored after
+                return fn(*self.resolve(request.get("args", [])), **self.resolve(request.get("kwargs", {})))
         if op == "method":
             obj = self.resolve(wire.Handle(request["handle"], "?"))
             fn = getattr(obj, request["name"])
-            return fn(*self.resolve(request.get("args", [])), **self.resolve(request.get("kwargs", {})))
+            with torch.set_grad_enabled(True):
+                return fn(*self.resolve(request.get("args", [])), **self.resolve(request.get("kwargs", {})))
+        if op == "probe":  # a call inside the kit's instrumentation (probes.py)
+            return probes.run(self, request)
         if op == "getattr":
             return getattr(self.resolve(wire.Handle(request["handle"], "?")), request["name"])
         if op == "free":
@@ -116,6 +129,11 @@ class _Worker:
                 if isinstance(exc, KeyboardInterrupt):
                     raise
                 frame = wire.encode({"ok": False, "error": _describe(exc)})
+            for out in (sys.stdout, sys.stderr):  # the call's output reaches the pipe before its reply
+                try:
+                    out.flush()
+                except BaseException:  # noqa: BLE001 - the submission may have replaced or closed them
+                    pass
             stream.write(frame)
             stream.flush()
 
@@ -139,12 +157,12 @@ def _describe(exc: BaseException) -> dict:
 # ---------------------------------------------------------------------------------------------- zygote
 
 
-def _run_worker(sock: socket.socket, request: dict) -> None:
+def _run_worker(sock: socket.socket, policy: dict, job: dict) -> None:
     """In the worker process (PID 1 of its namespace where available): confine, then serve."""
     global _SUBMISSION_DIR
-    submission = Path(request["submission"])
+    submission = Path(job["submission"])
     _SUBMISSION_DIR = str(submission)
-    workdir = Path(request["workdir"])
+    workdir = Path(job["workdir"])
     os.environ.clear()
     os.environ.update(
         {
@@ -158,17 +176,18 @@ def _run_worker(sock: socket.socket, request: dict) -> None:
         }
     )
     os.chdir(workdir)
+    tempfile.tempdir = str(workdir)  # the zygote's imports may have cached the grader's temporary folder
     sys.path.insert(0, str(submission))
-    layers: list[str] = list(request.get("layers_so_far", []))
-    uid = request.get("uid")
-    procs = int(request["max_procs"])
+    layers: list[str] = list(job["layers_so_far"])
+    uid = job["uid"]
+    procs = int(policy["max_procs"])
     if uid is None:  # not root: RLIMIT_NPROC counts every process of this user
         procs += confine.count_user_processes(os.getuid())
     confine.apply_rlimits(
-        request["cpu_seconds"], int(request["memory_bytes"]), procs, int(request["max_file_bytes"])
+        policy["cpu_seconds"], int(job["memory_bytes"]), procs, int(policy["max_file_bytes"])
     )
     layers.append("rlimits")
-    hidden = [Path(p) for p in request["hidden"]]
+    hidden = [Path(p) for p in policy["hidden"]]
     if confine.apply_landlock([submission], [workdir], hidden):
         layers.append("landlock")
     if uid is not None:
@@ -180,19 +199,26 @@ def _run_worker(sock: socket.socket, request: dict) -> None:
     _Worker(submission).serve(sock)
 
 
-def _supervise(conn: socket.socket, fds: list[int], request: dict) -> None:
+def _supervise(fds: list[int], policy: dict, job: dict) -> None:
     """In the supervisor (a child of the zygote): new namespaces, fork the worker, report how it ends."""
     proto_fd, out_fd, status_fd = fds
-    conn.close()
     os.setsid()
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     is_root = os.geteuid() == 0
-    layers = ["namespaces"] if request.get("namespaces", True) and confine.isolate_namespaces(is_root) else []
+    layers = ["namespaces"] if policy["namespaces"] and confine.isolate_namespaces(is_root) else []
+    max_disk = int(policy["max_disk_bytes"])
+    # the worker's total writes: a size-limited tmpfs where there is a mount namespace, else counted below
+    counted = not (layers and confine.mount_quota_dir(Path(job["workdir"]), max_disk))
+    layers.append("disk")
+    if is_root and layers[0] == "namespaces":
+        # the worker's own user id must reach the interpreter's files to import what the zygote has not
+        with contextlib.suppress(OSError):
+            if confine.open_path_to([Path(p) for p in job["python_dirs"]]):
+                layers.append("python-view")
     if is_root:
-        workdir = Path(request["workdir"])
-        os.chown(workdir, int(request["uid"]), int(request["uid"]))
+        os.chown(job["workdir"], job["uid"], job["uid"])
     else:
-        request["uid"] = None
+        job["uid"] = None
     status = os.fdopen(status_fd, "w", buffering=1)
     pid = os.fork()
     if pid == 0:
@@ -207,8 +233,8 @@ def _supervise(conn: socket.socket, fds: list[int], request: dict) -> None:
             os.closerange(4, 1 << 16)
             sys.stdout = open(1, "w", buffering=1, closefd=False)  # noqa: SIM115
             sys.stderr = open(2, "w", buffering=1, closefd=False)  # noqa: SIM115
-            request["layers_so_far"] = layers
-            _run_worker(socket.socket(fileno=3), request)
+            job["layers_so_far"] = layers
+            _run_worker(socket.socket(fileno=3), policy, job)
             code = 0
         except BaseException:  # noqa: BLE001 - the worker must never return into the zygote's loop
             traceback.print_exc()
@@ -220,52 +246,88 @@ def _supervise(conn: socket.socket, fds: list[int], request: dict) -> None:
     os.close(proto_fd)
     os.close(out_fd)
     status.write(json.dumps({"worker_pid": pid}) + "\n")
+    over_disk = False
     while True:
         try:
-            _, raw = os.waitpid(pid, 0)
-            break
+            done, raw = os.waitpid(pid, os.WNOHANG if counted else 0)
         except ChildProcessError:
             raw = 0
             break
         except InterruptedError:
             continue
+        if done:
+            break
+        if not over_disk and confine.disk_usage(Path(job["workdir"]), max_disk) > max_disk:
+            over_disk = True
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # the trusted side then kills the rest of its process group
+        time.sleep(0.05)
     code = os.waitstatus_to_exitcode(raw)
-    status.write(json.dumps({"exit": code}) + "\n")
+    status.write(json.dumps({"exit": code, "over_disk": over_disk}) + "\n")
     status.close()
     os._exit(0)
 
 
-def zygote(listen_fd: int) -> None:
-    """Serve fork requests forever on the inherited listening socket."""
+def zygote(control_fd: int, policy_json: str) -> None:
+    """Serve fork requests forever on the inherited control socket, under the policy given at start.
+
+    `policy` holds the hidden paths, the limits (``cpu_seconds``, ``memory_mb``, ``max_procs``,
+    ``max_file_bytes``, ``max_disk_bytes``), ``namespaces``, ``work_root`` (where worker directories are
+    made) and ``uid_base``. A request is ``{"submission": folder}`` with four descriptors; nothing else in it
+    is read. The zygote ends when the trusted side closes its end of the channel.
+    """
+    policy = json.loads(policy_json)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
-    listener = socket.socket(fileno=listen_fd)
+    control = socket.socket(fileno=control_fd)
+    # a worker starts as a copy of this process, torch's reserved address space included: its memory budget
+    # comes on top of what the zygote maps now (4 GB more when /proc cannot say)
+    memory_bytes = (confine.vm_bytes(os.getpid()) or 4 << 30) + int(policy["memory_mb"]) * (1 << 20)
+    hidden = [Path(p).resolve() for p in policy["hidden"]]
+    python_dirs = [str(p) for p in confine.python_dirs(hidden)]
+    served = 0
     sys.stdout.buffer.write(ZYGOTE_READY)
     sys.stdout.flush()
     while True:
-        conn, _ = listener.accept()
         try:
-            msg, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
-            if len(fds) != 3:
-                for fd in fds:
-                    os.close(fd)
-                conn.close()
-                continue
-            request = json.loads(msg.decode())
+            msg, fds, _, _ = socket.recv_fds(control, 1 << 16, 4)
+        except OSError:
+            continue
+        if not msg and not fds:
+            os._exit(0)  # the trusted side is gone
+        try:
+            if len(fds) != 4:
+                raise ValueError("a request carries four descriptors")
+            submission = Path(json.loads(msg.decode())["submission"]).resolve(strict=True)
+            if not submission.is_dir() or any(submission == h or h.is_relative_to(submission) or
+                                              submission.is_relative_to(h) for h in hidden):  # fmt: skip
+                raise ValueError(f"{submission} is not a submission folder")
+            served += 1
+            workdir = tempfile.mkdtemp(prefix="work-", dir=policy["work_root"])
+            job = {
+                "submission": str(submission),
+                "workdir": workdir,
+                "uid": int(policy["uid_base"]) + served % 3000,
+                "memory_bytes": memory_bytes,
+                "python_dirs": python_dirs,
+            }
             pid = os.fork()
             if pid == 0:
-                listener.close()
                 try:
-                    _supervise(conn, fds, request)
+                    control.close()  # no process forked from here ever holds the control channel
+                    os.close(fds[3])
+                    _supervise(fds[:3], policy, job)
                 finally:
                     os._exit(70)
-            for fd in fds:
+            reply = {"supervisor_pid": pid, "workdir": workdir}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            reply = {"error": f"{type(exc).__name__}: {exc}"[:500]}
+        if len(fds) == 4:
+            with contextlib.suppress(OSError):
+                os.write(fds[3], json.dumps(reply).encode() + b"\n")
+        for fd in fds:
+            with contextlib.suppress(OSError):
                 os.close(fd)
-            conn.sendall(json.dumps({"supervisor_pid": pid}).encode())
-        except (OSError, ValueError):
-            pass
-        finally:
-            conn.close()
 
 
 if __name__ == "__main__":
-    zygote(int(sys.argv[1]))
+    zygote(int(sys.argv[1]), sys.argv[2])

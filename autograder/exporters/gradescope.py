@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from autograder.bundle import copy_parts, zip_folder
-from autograder.course import Assignment
+from autograder.course import Assignment, kit_root
 from autograder.errors import KitError
 
 TORCH_PIN = "torch==2.13.0"
@@ -57,8 +57,13 @@ def export_gradescope(assignment: Assignment, out: Path) -> Path:
         raise KitError(f"{out} exists; choose another name or remove it first")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        # the hidden suite shares its GPT-2 style helpers with the public tests of the same assignment
-        copy_parts(folder, [*PARTS, f"tests/public/{assignment.folder}"])
+        # the hidden suite shares its GPT-2 style helpers with the public tests of the same assignment; the
+        # assignment's declared data is linked beside each submission, from assignments/<folder>/
+        data = [f"assignments/{assignment.folder}/{entry}" for entry in assignment.data]
+        missing = [d for d in data if not (kit_root() / d).exists()]
+        if missing:
+            raise KitError(f"{assignment.id} declares data that does not exist: {missing[0]}")
+        copy_parts(folder, [*PARTS, f"tests/public/{assignment.folder}", *data])
         suites = folder / "autograder" / "suites"
         for other in suites.iterdir() if suites.is_dir() else []:
             if other.is_dir() and other.name != assignment.folder:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
 import shutil
 import zipfile
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from autograder.cli import main
-from autograder.course import kit_root
+from autograder.course import kit_root, load_course
 
 ROOT = kit_root()
 REFERENCE = ROOT / "solutions" / "a3_attention"
@@ -169,3 +170,29 @@ def test_export_gradescope_bundle(tmp_path):
         assert not any(n.startswith("solutions/") for n in names)
         assert archive.getinfo("run_autograder").external_attr >> 16 & 0o111
         assert "llmkit grade a3 /autograder/submission" in archive.read("run_autograder").decode()
+
+
+def test_export_gradescope_bundle_carries_the_declared_data(tmp_path):
+    """The grader links an assignment's `data` entries from assignments/<folder>/ beside each submission,
+    so the bundle holds them there (a file and a folder), and nothing else of that folder."""
+    from autograder.errors import KitError
+    from autograder.exporters.gradescope import export_gradescope
+
+    a3 = load_course().resolve("a3")
+    folder = ROOT / "assignments" / a3.folder
+    declared = dataclasses.replace(a3, data=("corpus.txt", "make_corpus.py"))
+    out = export_gradescope(declared, tmp_path / "a3.zip")
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        for entry in declared.data:
+            assert archive.read(f"assignments/{a3.folder}/{entry}") == (folder / entry).read_bytes()
+        assert f"assignments/{a3.folder}/README.md" not in names  # only what is declared
+    models = ROOT / "assignments" / "a6_prompting" / "models"
+    if models.is_dir():  # a folder entry: a6's tiny models
+        a6 = load_course().resolve("a6")
+        with zipfile.ZipFile(export_gradescope(a6, tmp_path / "a6.zip")) as archive:
+            names = set(archive.namelist())
+        files = [p for p in models.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+        assert files and all(p.relative_to(ROOT).as_posix() in names for p in files)
+    with pytest.raises(KitError, match="declares data that does not exist"):
+        export_gradescope(dataclasses.replace(a3, data=("no-such-file",)), tmp_path / "missing.zip")

@@ -115,6 +115,20 @@ MUTANTS = [
         "key_is_real = attention_mask.to(torch.bool).view(B, *([1] * (q.dim() - 2)), T)",
         "key_is_real = attention_mask.to(torch.bool).view(B, *([1] * (q.dim() - 3)), T, 1)",
     ),
+    (
+        "padding_mask_4d_only",
+        "attention.py",
+        "padding mask reshaped for [B, H, T, T] scores only (fails for 3-D or 5-D inputs)",
+        "key_is_real = attention_mask.to(torch.bool).view(B, *([1] * (q.dim() - 2)), T)",
+        "key_is_real = attention_mask.to(torch.bool).view(B, 1, 1, T)",
+    ),
+    (
+        "cached_mask_256",
+        "attention.py",
+        "causal mask cut from a fixed 256 x 256 table (sequences longer than 256 break)",
+        "keep = torch.ones(T, T, dtype=torch.bool, device=q.device).tril()",
+        "keep = torch.ones(256, 256, dtype=torch.bool, device=q.device).tril()[:T, :T]",
+    ),
     # ---------------------------------------------------------------- attention.py: MultiHeadAttention
     (
         "heads_wrong_reshape",
@@ -177,6 +191,13 @@ MUTANTS = [
         "self.ln_1 = nn.LayerNorm(config.d_model)",
     ),
     (
+        "ln_2_default_eps",
+        "model.py",
+        "Block's second LayerNorm ignores config.layer_norm_eps",
+        "self.ln_2 = nn.LayerNorm(config.d_model, eps=config.layer_norm_eps)",
+        "self.ln_2 = nn.LayerNorm(config.d_model)",
+    ),
+    (
         "block_reuses_ln_1",
         "model.py",
         "the MLP sublayer reads ln_1 instead of ln_2",
@@ -204,6 +225,27 @@ MUTANTS = [
         "lm_head gets a copy of wte's values instead of sharing the Parameter",
         "self.lm_head.weight = self.wte.weight  # tied",
         "self.lm_head.weight.data = self.wte.weight.data.clone()  # tied",
+    ),
+    (
+        "no_init_weights",
+        "model.py",
+        "GPT skips self.apply(self._init_weights): PyTorch's default init, N(0, 1) embeddings",
+        "self.apply(self._init_weights)\n        # END SOLUTION",
+        "pass\n        # END SOLUTION",
+    ),
+    (
+        "ln_f_default_eps",
+        "model.py",
+        "the final LayerNorm ln_f ignores config.layer_norm_eps",
+        "self.ln_f = nn.LayerNorm(C, eps=config.layer_norm_eps)",
+        "self.ln_f = nn.LayerNorm(C)",
+    ),
+    (
+        "gpt_always_raises",
+        "model.py",
+        "GPT.forward raises ValueError on every input (earns nothing, not even the too-long-input test)",
+        "if T > self.config.block_size:",
+        "if True:",
     ),
     (
         "no_positions",
@@ -345,6 +387,13 @@ MUTANTS = [
         "return torch.multinomial(probs, num_samples=1).squeeze(-1)",
     ),
     (
+        "sample_squeeze_all",
+        "sampling.py",
+        "sample_next squeezes every axis: a batch of one gives a 0-d tensor instead of shape [1]",
+        "return torch.multinomial(probs, num_samples=1, generator=generator).squeeze(-1)",
+        "return torch.multinomial(probs, num_samples=1, generator=generator).squeeze()",
+    ),
+    (
         "generate_reseeds_each_step",
         "sampling.py",
         "generate re-seeds a generator at every step",
@@ -379,4 +428,202 @@ MUTANTS = [
         "logits = model(context)[:, -1, :]",
         "logits = model(context)[:, 0, :]",
     ),
+    # ---------------------------------------------------------------- seen only by the worker-side probes
+    (
+        "softmax_in_place",
+        "attention.py",
+        "softmax subtracts the maximum in place, changing the caller's tensor",
+        "e = torch.exp(x - x_max)",
+        "x -= x_max  # in place\n    e = torch.exp(x)",
+    ),
+    (
+        "attention_weights_detached",
+        "attention.py",
+        "causal_attention detaches the attention weights: no gradient reaches q and k",
+        "weights = softmax(scores, dim=-1)",
+        "weights = softmax(scores, dim=-1).detach()",
+    ),
+    (
+        "mask_on_cpu",
+        "attention.py",
+        "causal_attention builds its causal mask on the default device, not the inputs'",
+        "torch.ones(T, T, dtype=torch.bool, device=q.device)",
+        "torch.ones(T, T, dtype=torch.bool)",
+    ),
+    (
+        "positions_no_grad",
+        "model.py",
+        "GPT looks up its position embeddings under torch.no_grad(): wpe never learns",
+        "x = self.wte(idx) + self.wpe(pos)",
+        "with torch.no_grad():\n            pos_emb = self.wpe(pos)\n        x = self.wte(idx) + pos_emb",
+    ),
+    (
+        "positions_on_cpu",
+        "model.py",
+        "GPT makes its position ids on the default device, not idx's",
+        "pos = torch.arange(T, device=idx.device)",
+        "pos = torch.arange(T)",
+    ),
+    (
+        "filter_in_place",
+        "sampling.py",
+        "filter_logits divides the caller's logits in place",
+        "logits = logits / temperature  # [B, V], a new tensor",
+        "logits = logits.div_(temperature)  # [B, V]",
+    ),
+    (
+        "generate_with_grad",
+        "sampling.py",
+        "generate runs the model with gradients enabled (no torch.no_grad())",
+        "    with torch.no_grad():\n",
+        "    if True:\n",
+    ),
+    (
+        "generate_grad_off_for_good",
+        "sampling.py",
+        "generate switches gradients off and never restores the caller's grad mode",
+        "    with torch.no_grad():\n",
+        "    torch.set_grad_enabled(False)\n    if True:\n",
+    ),
+    (
+        "generate_sets_eval",
+        "sampling.py",
+        "generate puts the model in eval mode and leaves it there",
+        "    block_size = model.config.block_size\n",
+        "    model.eval()\n    block_size = model.config.block_size\n",
+    ),
+    (
+        "seed_zero_ignored",
+        "sampling.py",
+        "sample_next treats seed=0 as no seed (torch's global generator)",
+        "    if seed is not None:\n        if generator is not None:",
+        "    if seed:\n        if generator is not None:",
+    ),
+    (
+        "seed_fixed",
+        "sampling.py",
+        "sample_next seeds its generator with a constant: draws do not change with the seed",
+        "generator = torch.Generator(device=logits.device).manual_seed(seed)",
+        "generator = torch.Generator(device=logits.device).manual_seed(1234)",
+    ),
+    (
+        "sample_next_reseeds_global",
+        "sampling.py",
+        "sample_next seeds and draws from torch's global generator instead of a generator of its own",
+        "generator = torch.Generator(device=logits.device).manual_seed(seed)",
+        "generator = torch.manual_seed(seed)",
+    ),
+    (
+        "generate_reseeds_global",
+        "sampling.py",
+        "generate seeds and draws from torch's global generator instead of a generator of its own",
+        "generator = torch.Generator(device=idx.device).manual_seed(seed)",
+        "generator = torch.manual_seed(seed)",
+    ),
+    (
+        "generate_seed_fixed",
+        "sampling.py",
+        "generate seeds its generator with a constant: continuations do not change with the seed",
+        "generator = torch.Generator(device=idx.device).manual_seed(seed)",
+        "generator = torch.Generator(device=idx.device).manual_seed(1234)",
+    ),
 ]
+
+# Submissions that evade the forbidden-call rule (the handout, section 3): the reference with patches in one
+# or more modules, ``(id, description, [(module, old, new), ...])``. Each must lose every point of Problems 2
+# and 3 (test_attention.py, test_mha.py) and keep all the others.
+_SDPA_RETURN = "    return weights @ v  # [..., T, d]\n"
+EVASIONS = [
+    (
+        "sdpa_by_built_name",
+        "causal_attention calls the library attention through getattr with a name built at run time",
+        [
+            (
+                "attention.py",
+                _SDPA_RETURN,
+                '    fused = getattr(torch.nn.functional, "scaled_dot_" + "product_attention")\n'
+                "    return fused(q, k, v, attn_mask=keep)\n",
+            )
+        ],
+    ),
+    (
+        "sdpa_in_helper_module",
+        "causal_attention calls a helper defined in sampling.py that calls the library attention",
+        [
+            ("attention.py", "import math\n", "import math\n\nfrom sampling import _fused_attention\n"),
+            ("attention.py", _SDPA_RETURN, "    return _fused_attention(q, k, v, keep)\n"),
+            (
+                "sampling.py",
+                "import torch.nn as nn\n",
+                "import torch.nn as nn\nimport torch.nn.functional as F\n\n\n"
+                "def _fused_attention(q, k, v, keep):\n"
+                "    return F.scaled_dot_product_attention(q, k, v, attn_mask=keep)\n",
+            ),
+        ],
+    ),
+]
+
+# Mutants of the mutation tool (tests/quality/mutation.py) that no test can kill, because they behave exactly
+# as the reference on every input the handout allows; keyed by the tool's description of the mutant.
+_LOGITS_2D = "filter_logits and sample_next take logits of shape [B, V] (pinned), so dim 1 is dim -1"
+_SEED_AND_GENERATOR = (
+    "the handout leaves seed and generator given together unspecified (the graders never pass both), so "
+    "raising ValueError then is a choice, not a requirement"
+)
+_CPU_GENERATOR = (
+    "grading runs on the CPU, where a generator made without a device is the one of the inputs' device (and "
+    "nothing can be drawn on the meta device, so no probe can tell them apart)"
+)
+EQUIVALENT = {
+    "sampling.py filter_logits | V = logits.shape[-1] | `-1` -> `1`": _LOGITS_2D,
+    "sampling.py filter_logits | kth_largest = torch.topk(logits, top_k, dim=-1).values[:, -1:] | "
+    "`-1` -> `1`": _LOGITS_2D,
+    "sampling.py filter_logits | kth_largest = torch.topk(logits, top_k, dim=-1).values[:, -1:] | "
+    "`torch.topk(logits, top_k, dim=-1)` -> `torch.topk(logits, top_k)`": "torch.topk's default dim is -1",
+    "sampling.py filter_logits | sorted_logits, order = torch.sort(logits, dim=-1, descending=True) | "
+    "`-1` -> `1`": _LOGITS_2D,
+    "sampling.py filter_logits | sorted_logits, order = torch.sort(logits, dim=-1, descending=True) | "
+    "`torch.sort(logits, dim=-1, descending=True)` -> `torch.sort(logits, descending=True)`": (
+        "torch.sort's default dim is -1"
+    ),
+    "sampling.py filter_logits | probs = torch.softmax(sorted_logits, dim=-1) | `-1` -> `1`": _LOGITS_2D,
+    "sampling.py filter_logits | mass_before = probs.cumsum(dim=-1) - probs | `-1` -> `1`": _LOGITS_2D,
+    "sampling.py sample_next | probs = torch.softmax(filter_logits(logits, temperature, top_k, top_p), "
+    "dim=-1) | `-1` -> `1`": _LOGITS_2D,
+    "sampling.py sample_next | return logits.argmax(dim=-1) | `-1` -> `1`": _LOGITS_2D,
+    "sampling.py sample_next | return torch.multinomial(probs, num_samples=1, generator=generator)"
+    ".squeeze(-1) | `-1` -> `1`": (
+        "multinomial with num_samples=1 returns [B, 1]: squeezing axis 1 is squeezing axis -1"
+    ),
+    "sampling.py filter_logits | if top_k is not None and top_k < V: | `top_k < V` -> `top_k <= V`": (
+        "with top_k == V the k-th largest logit is the row's minimum, and no logit is below it: nothing is "
+        "removed, as when the block is skipped"
+    ),
+    "sampling.py filter_logits | drop_sorted[:, 0] = False | statement replaced by `pass`": (
+        "the mass before the first sorted token is cumsum - p = p - p = 0 exactly, and top_p > 0 is enforced "
+        "by the ValueError above, so the first token is never dropped anyway"
+    ),
+    "sampling.py sample_next | if generator is not None: | statement replaced by `pass`": _SEED_AND_GENERATOR,
+    "sampling.py sample_next | raise ValueError('give seed or generator, not both') | statement replaced by "
+    "`pass`": _SEED_AND_GENERATOR,
+    "sampling.py sample_next | generator = torch.Generator(device=logits.device).manual_seed(seed) | "
+    "`torch.Generator(device=logits.device)` -> `torch.Generator()`": _CPU_GENERATOR,
+    "sampling.py generate | generator = torch.Generator(device=idx.device).manual_seed(seed) | "
+    "`torch.Generator(device=idx.device)` -> `torch.Generator()`": _CPU_GENERATOR,
+    "sampling.py filter_logits | drop_sorted = mass_before >= top_p | `mass_before >= top_p` -> "
+    "`mass_before > top_p`": (
+        "the two differ only for a token whose mass before it equals top_p exactly, a tie that float32 "
+        "rounding of the softmax and the cumulative sum decides either way (Hugging Face's top-p rounds it "
+        "differently again); the handout leaves such ties unspecified and the tests keep every cumulative "
+        "probability 1e-3 away from top_p"
+    ),
+    "sampling.py filter_logits | drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted) | "
+    "`-1` -> `1`": _LOGITS_2D,
+    "attention.py causal_attention | weights = softmax(scores, dim=-1) | `softmax(scores, dim=-1)` -> "
+    "`softmax(scores)`": "softmax's default dim is -1 (its signature is given: softmax(x, dim=-1))",
+    "sampling.py filter_logits | drop = torch.zeros_like(drop_sorted).scatter(-1, order, drop_sorted) | "
+    "`torch.zeros_like(drop_sorted)` -> `drop_sorted`": (
+        "order is a permutation of each row, so scatter overwrites every entry: the tensor it starts from "
+        "does not matter"
+    ),
+}

@@ -24,8 +24,10 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 import transformers  # noqa: E402
 from transformers import GPT2Model  # noqa: E402
+from transformers.pytorch_utils import Conv1D  # noqa: E402
 
-from autograder.checks import GradeFailure, expect_tensor  # noqa: E402
+from autograder.checks import GradeFailure, expect, expect_close, expect_tensor  # noqa: E402
+from autograder.client import CallFailed  # noqa: E402
 from autograder.course import kit_root  # noqa: E402
 
 transformers.logging.set_verbosity_error()
@@ -34,6 +36,7 @@ transformers.logging.set_verbosity_error()
 # names, one way of drawing them, one loader. The public helper module ships to students; it holds no answer.
 sys.path.insert(0, str(kit_root() / "tests" / "public" / "a3_attention"))
 from _common import (  # noqa: E402
+    _KIT_NAMES,
     FORBIDDEN_IN_ATTENTION,  # noqa: F401 - part of this module's interface
     expect_own_attention,  # noqa: F401
     hf_config,
@@ -41,6 +44,7 @@ from _common import (  # noqa: E402
     hf_logits,  # noqa: F401
     kit_state_dict,
     load_weights,  # noqa: F401
+    own_attention,  # noqa: F401
     randomize,
     student_gpt,  # noqa: F401
 )
@@ -180,3 +184,90 @@ def token_ids(got, shape: tuple[int, ...], vocab_size: int, what: str) -> torch.
             f"{int(got.min())} to {int(got.max())}"
         )
     return got
+
+
+# ---------------------------------------------------------------------------------------------- probes
+# Observations made in the worker by the kit's probes (autograder/probes.py) are raw data; these helpers judge
+# them against the oracles above.
+
+
+def hf_param_grads(hf, idx: torch.Tensor, upstream: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Gradients of sum(logits * upstream) w.r.t. every parameter of the HF model, under the kit's names
+    (Conv1D gradients transposed like their weights; the tied matrix once, as ``wte.weight``)."""
+    hf.zero_grad(set_to_none=True)
+    positions = torch.arange(idx.shape[1]).expand(idx.shape[0], -1)
+    with torch.enable_grad():
+        logits = hf(input_ids=idx, position_ids=positions).logits
+        (logits * upstream).sum().backward()
+    conv1d = {f"{name}.weight" for name, m in hf.named_modules() if isinstance(m, Conv1D)}
+    grads = {}
+    for name, p in hf.named_parameters():
+        g = p.grad.detach().clone()
+        if name in conv1d:
+            g = g.t().contiguous()
+        parts = name.removeprefix("transformer.").split(".")
+        grads[".".join(_KIT_NAMES.get(part, part) for part in parts)] = g
+    hf.zero_grad(set_to_none=True)
+    return grads
+
+
+def expect_probe_grads(
+    got: dict, expected: dict[str, torch.Tensor], *, what: str, rtol: float = 1e-4
+) -> None:
+    """``got`` (a probe's ``{name: grad or None}``) holds, for every name of ``expected``, a gradient close to
+    it: a gradient that never arrived (None) means the computation was cut from the graph (``detach``,
+    ``no_grad``, a copy)."""
+    expect(isinstance(got, dict), f"{what}: the gradient observation is malformed")
+    missing = sorted(name for name in expected if got.get(name) is None)
+    expect(
+        not missing,
+        f"{what}: no gradient reached {', '.join(missing[:5])}"
+        + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        + " (a part of the computation is cut from the autograd graph: detach, torch.no_grad or .data)",
+    )
+    for name, g in expected.items():
+        scale = float(g.abs().max()) if g.numel() else 0.0
+        expect_close(
+            got[name], g, atol=1e-5 + rtol * scale, rtol=rtol, what=f"{what}: the gradient of {name}"
+        )
+
+
+def expect_unchanged(after, sent: torch.Tensor, *, what: str) -> None:
+    """An input as the call left it (a probe's ``inputs_after``) must equal what was sent."""
+    got = expect_tensor(after, shape=sent.shape, dtype=sent.dtype, what=what)
+    if not torch.equal(got, sent):
+        changed = int((got != sent).sum())
+        raise GradeFailure(
+            f"{what}: {changed} of {sent.numel()} entries were changed by the call; inputs must not be "
+            f"modified in place (write x = x - m, not x -= m or x.sub_(m))"
+        )
+
+
+def expect_runs_on_meta(probe, shape: tuple[int, ...], *, what: str) -> None:
+    """``probe()`` (a probe with ``device="meta"``, observing ``"devices"``) must succeed, return a meta
+    tensor of ``shape``, and make no tensor on another device during the call (masks, positions and the like
+    must be created on the inputs' device)."""
+    try:
+        result = probe()
+    except CallFailed as exc:
+        if exc.kind != "exception":
+            raise
+        message = (str(exc).splitlines() or [""])[0].split(": ", 1)[-1][:300]  # "<call>: <Type>: <message>"
+        raise GradeFailure(
+            f"{what}: with every input and parameter on the meta device the call failed ({message}); a "
+            f"tensor made on the default device (the CPU) met one on the inputs' device: create masks and "
+            f"positions with device=<the input's device>"
+        ) from None
+    value, devices = result.get("value"), result.get("devices")
+    expect(
+        isinstance(value, dict) and value.get("meta") is True and value.get("shape") == list(shape),
+        f"{what}: with every input and parameter on the meta device, expected a meta tensor of shape "
+        f"{tuple(shape)} as output",
+    )
+    other = sorted(d for d in devices or {} if d != "meta")
+    expect(
+        isinstance(devices, dict) and not other,
+        f"{what}: with every input and parameter on the meta device, "
+        f"{sum(devices[d] for d in other)} tensors were made on {', '.join(other)}: create masks and "
+        f"positions with device=<the input's device>",
+    )

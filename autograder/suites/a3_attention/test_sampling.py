@@ -66,24 +66,30 @@ def _check_filter(sub, logits, temperature, top_k, top_p, expected, label):
 
 @pytest.mark.points(2)
 def test_filter_temperature_and_top_k(sub, rng):
-    """filter_logits: temperature divides, top-k keeps the k largest, temperature <= 0 raises (B=3, V=37)"""
+    """filter_logits: temperature divides, top-k keeps the k largest; bad arguments raise (B=3, V=37)"""
     logits = _logits(rng, 3, 37)
     _check_filter(sub, logits, 0.7, None, None, logits / 0.7, "temperature=0.7")
     for temperature, k in [(1.0, 5), (1.6, 1), (0.5, 37), (1.0, 50)]:
         keep = O.kept_sets(logits, temperature, k, None)
         expected = (logits / temperature).masked_fill(~keep, float("-inf"))
         _check_filter(sub, logits, temperature, k, None, expected, f"temperature={temperature}, top_k={k}")
-    for bad in (0.0, -1.0):
+    # the error paths, checked after the normal path above (a function that always raises earns nothing)
+    for bad in (
+        dict(temperature=0.0),
+        dict(temperature=-1.0),
+        dict(top_k=0),
+        dict(top_p=0.0),
+        dict(top_p=1.5),
+    ):
+        call = "filter_logits(logits, " + ", ".join(f"{k}={v}" for k, v in bad.items()) + ")"
         try:
-            sub.call("sampling.filter_logits", logits, temperature=bad)
+            sub.call("sampling.filter_logits", logits, **bad)
         except CallFailed as exc:
             first_line = (str(exc).splitlines() or [""])[0]  # "<call>: <ExceptionType>: <message>"
             if exc.kind == "exception" and ": ValueError:" in first_line:
                 continue
-            raise GradeFailure(
-                f"filter_logits(logits, temperature={bad}) must raise ValueError; it raised: {str(exc)[:300]}"
-            ) from None
-        raise GradeFailure(f"filter_logits(logits, temperature={bad}) must raise ValueError; it returned")
+            raise GradeFailure(f"{call} must raise ValueError; it raised: {str(exc)[:300]}") from None
+        raise GradeFailure(f"{call} must raise ValueError; it returned")
 
 
 @pytest.mark.points(2)
@@ -99,9 +105,13 @@ def test_filter_top_p(sub, rng):
     expected = torch.full_like(peaked, float("-inf"))
     expected[:, 3] = peaked[:, 3]
     _check_filter(sub, peaked, 1.0, None, 0.05, expected, "top_p=0.05 with one dominant token")
+    # the other tokens' probabilities (about 1e-17) vanish in a float32 cumulative sum: top_p = 1 keeps them
+    _check_filter(
+        sub, peaked, 1.0, None, 1.0, peaked, "top_p=1.0 with one dominant token (keeps every token)"
+    )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_filter_order(sub, rng):
     """filter_logits applies temperature, then top-k, then top-p on the renormalised rest (B=4, V=37)"""
     for temperature, k in [(0.6, 8), (1.8, 10)]:
@@ -121,7 +131,7 @@ def test_sample_next_greedy(sub, rng):
     expect_equal(got, logits.argmax(dim=-1), what="sample_next(logits, temperature=0, top_k=3, top_p=0.5)")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_sample_next_seeded_and_in_support(sub, rng, seed):
     """sample_next: the same seed (or equally seeded generators) gives the same tokens, all in the filter"""
     base, p, _, _ = _case(rng, 4, 37, 0.9, 7, distinguish=True)
@@ -152,9 +162,16 @@ def test_sample_next_seeded_and_in_support(sub, rng, seed):
     )
     two = sub.call("sampling.sample_next", logits, generator=g2, **kwargs)
     expect_equal(two, one, what="sample_next with two generators seeded alike")
+    single = O.token_ids(  # a batch of one stays a batch: shape (1,), not a 0-d tensor
+        sub.call("sampling.sample_next", logits[:1], seed=seed, **kwargs),
+        (1,),
+        37,
+        f"sample_next(logits of shape (1, 37), temperature=0.9, top_k=7, top_p={p}, seed=...)",
+    )
+    expect(bool(keep[0, single[0]]), "sample_next on one row drew a token that the filter removes")
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_sample_next_frequencies(sub, rng, seed):
     """sample_next draws from softmax(filter_logits(...)): 4000 draws per row (2 rows, V=37)"""
     n = 4000
@@ -199,9 +216,9 @@ def _check_greedy_steps(hf, out, prompt_len, block_size, what):
             )
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_generate_greedy(sub, rng):
-    """generate with temperature 0 appends, one step at a time, the argmax of the model (B=2, prompt 3, +5)"""
+    """generate with temperature 0 appends, one step at a time, the argmax of the model (B=2 and B=1)"""
     hf = O.hf_gpt(rng, **SMALL)
     model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
     prompt = torch.randint(0, 37, (2, 3), generator=rng)
@@ -213,6 +230,13 @@ def test_generate_greedy(sub, rng):
     _check_greedy_steps(hf, out, 3, 11, what)
     same = sub.call("sampling.generate", model, prompt, max_new_tokens=0, temperature=0.0)
     expect_equal(same, prompt, what="generate(model, prompt, max_new_tokens=0): the prompt itself")
+    what = "generate(model, prompt of shape (1, 4), max_new_tokens=3, temperature=0) (a batch of one)"
+    solo = torch.randint(0, 37, (1, 4), generator=rng)
+    one = O.token_ids(
+        sub.call("sampling.generate", model, solo, max_new_tokens=3, temperature=0.0), (1, 7), 37, what
+    )
+    expect_equal(one[:, :4], solo, what=f"{what}: the prompt")
+    _check_greedy_steps(hf, one, 4, 11, what)
 
 
 def _discriminating_case(rng, config, B, T):
@@ -308,4 +332,166 @@ def test_generate_sampling(sub, rng, seed):
         f"{what}: each row repeats a single token, although the model gives the same spread-out "
         f"distribution at every step: seed one generator once per call and draw every step from it "
         f"(re-seeding at each step repeats the first draw)",
+    )
+
+
+# ---------------------------------------------------------------------------------------------- probes
+# These tests run the call inside the kit's probes (made in the worker, returning raw observations that the
+# test judges): what the call did to its input, which generator it drew from, the grad and train/eval mode.
+
+
+@pytest.mark.points(1)
+def test_filter_leaves_logits_unchanged(sub, rng):
+    """filter_logits returns the filtered logits as a new tensor and leaves the caller's logits unchanged
+    (B=3, V=37)"""
+    for temperature, top_k in [(0.7, None), (1.3, 9)]:
+        logits, top_p, expected, _ = _case(rng, 3, 37, temperature, top_k)
+        label = f"temperature={temperature}, top_k={top_k}, top_p={top_p}"
+        kwargs = dict(temperature=temperature, top_k=top_k, top_p=top_p)
+        r = sub.probe("sampling.filter_logits", logits, kwargs=kwargs, observe=["inputs_after"])
+        expect_close(  # an unchanged input earns nothing unless the filtering itself is right
+            r["value"], expected, atol=ATOL, what=f"filter_logits(logits of shape (3, 37), {label})"
+        )
+        O.expect_unchanged(
+            r["inputs_after"]["args"][0], logits, what=f"the logits passed to filter_logits({label})"
+        )
+
+
+def _spread_logits(rng, B: int) -> torch.Tensor:
+    """[B, 37] logits of scale 1: every row spreads its mass, so two different seeds draw differently."""
+    return _logits(rng, 1, 37, scale=1.0).repeat(B, 1)
+
+
+@pytest.mark.points(1)
+def test_sample_next_seeds_and_the_global_generator(sub, rng, seed):
+    """sample_next: any seed (0 too) fixes the draws whatever torch's global generator holds, other seeds
+    draw otherwise, and with a seed or a generator the global generator is left alone (24 rows, V=37)"""
+    logits = _spread_logits(rng, 24)
+    draws = {}
+    for s in (0, seed, seed + 1, seed + 2):
+        what = f"sample_next(logits of shape (24, 37), temperature=1.0, seed={'0' if s == 0 else '...'})"
+        runs = [
+            sub.probe(
+                "sampling.sample_next", logits, kwargs={"seed": s}, observe=["global_rng"], global_seed=g
+            )
+            for g in (seed + 11, seed + 12)
+        ]
+        first = O.token_ids(runs[0]["value"], (24,), 37, what)
+        expect_equal(
+            runs[1]["value"],
+            first,
+            what=f"{what} after torch.manual_seed(a) and after torch.manual_seed(b): the seed alone must fix "
+            f"the draws (draw from a torch.Generator seeded with it; seed=0 is a seed like any other)",
+        )
+        expect(
+            not any(run["global_rng"]["advanced"] for run in runs),
+            f"{what} changed torch's global generator: with a seed, draw only from a generator of your own",
+        )
+        draws[s] = first
+    same = [(a, b) for a in draws for b in draws if a < b and torch.equal(draws[a], draws[b])]
+    expect(
+        not same,
+        f"sample_next drew the very same 24 tokens for {len(same)} pairs of different seeds, on logits where "
+        f"that is practically impossible: the seed must be used (not a fixed one)",
+    )
+    generator = sub.call("torch.Generator").call("manual_seed", seed)
+    r = sub.probe(
+        "sampling.sample_next", logits, kwargs={"generator": generator}, observe=["global_rng"], global_seed=5
+    )
+    O.token_ids(r["value"], (24,), 37, "sample_next(logits, generator=g)")
+    expect(
+        not r["global_rng"]["advanced"],
+        "sample_next(logits of shape (24, 37), generator=g) changed torch's global generator: draw from g",
+    )
+    plain = [
+        sub.probe("sampling.sample_next", logits, observe=["global_rng"], global_seed=seed + 3)
+        for _ in range(2)
+    ]
+    expect_equal(
+        plain[1]["value"],
+        O.token_ids(plain[0]["value"], (24,), 37, "sample_next(logits) without seed or generator"),
+        what="sample_next(logits) without seed or generator, twice after the same torch.manual_seed: it "
+        "must draw from torch's global generator",
+    )
+    expect(
+        plain[0]["global_rng"]["advanced"],
+        "sample_next(logits) without seed or generator did not draw from torch's global generator",
+    )
+
+
+@pytest.mark.points(2)
+def test_generate_no_grad_modes_and_seed(sub, rng, seed):
+    """generate runs the model under no_grad, restores the caller's grad mode, leaves the train/eval mode as
+    it is, and with a seed draws only from its own generator (B=2, prompt 3, +4)"""
+    hf = O.hf_gpt(rng, **SMALL)
+    model = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
+    prompt = torch.randint(0, 37, (2, 3), generator=rng)
+    kwargs = dict(max_new_tokens=4, temperature=1.0, top_k=5, seed=seed)
+    what = "generate(model, prompt of shape (2, 3), max_new_tokens=4, temperature=1.0, top_k=5, seed=...)"
+    outputs = []
+    for grad_on, train in [(True, True), (False, False), (True, False)]:
+        state = f"grad {'on' if grad_on else 'off'}, model in {'train' if train else 'eval'} mode"
+        mode = f"{what} called with {state}"
+        r = sub.probe(
+            "sampling.generate",
+            model,
+            prompt,
+            kwargs=kwargs,
+            observe=["grad_mode", "modules", "training", "global_rng"],
+            grad_enabled=grad_on,
+            train=train,
+            global_seed=seed + len(outputs),
+        )
+        outputs.append(O.token_ids(r["value"], (2, 7), 37, mode))
+        calls = r["modules"]
+        expect(bool(calls), f"{mode}: the model was never called")
+        with_grad = sum(c["count"] for c in calls if c["grad_enabled"])
+        expect(
+            with_grad == 0,
+            f"{mode}: {with_grad} module calls ran with gradients enabled; generate runs under "
+            f"torch.no_grad()",
+        )
+        after = r["grad_mode"]["after"]
+        expect(
+            after == grad_on,
+            f"{mode}: grad mode was {'on' if after else 'off'} after the call; generate must restore it "
+            f"(use `with torch.no_grad():`)",
+        )
+        changed = sorted(name or "the model" for name, t in r["training"]["args.0"].items() if t != train)
+        expect(
+            not changed,
+            f"{mode}: after the call {', '.join(changed[:4])} {'is' if len(changed) == 1 else 'are'} in "
+            f"{'eval' if train else 'train'} mode; generate leaves the model's mode as it is",
+        )
+        expect(
+            not r["global_rng"]["advanced"],
+            f"{mode}: the call changed torch's global generator; with a seed, draw only from one "
+            f"torch.Generator of your own, seeded once",
+        )
+    for out in outputs[1:]:
+        expect_equal(
+            out,
+            outputs[0],
+            what=f"{what}, called after different torch.manual_seed values: the seed alone fixes the tokens",
+        )
+    # A model whose next-token distribution is the same spread-out one after any context (final LayerNorm
+    # weight 0, as in test_generate_sampling): different seeds must give different continuations.
+    with torch.no_grad():
+        hf.transformer.ln_f.weight.zero_()
+        hf.transformer.ln_f.bias.copy_(0.3 * torch.randn(24, generator=rng))
+    flat = O.student_gpt(sub, hf, f"GPT({SMALL_TEXT})")
+    prompt = torch.randint(0, 37, (4, 2), generator=rng)
+    runs = [
+        sub.call("sampling.generate", flat, prompt, max_new_tokens=10, temperature=1.0, seed=seed + i)
+        for i in range(3)
+    ]
+    runs = [
+        O.token_ids(out, (4, 12), 37, "generate(model, prompt of shape (4, 2), +10, seed=...)")
+        for out in runs
+    ]
+    expect(
+        not any(torch.equal(runs[i], runs[j]) for i in range(3) for j in range(i + 1, 3)),
+        "generate(model, prompt of shape (4, 2), max_new_tokens=10, temperature=1.0) gave the very same 40 "
+        "tokens for different seeds on a model whose distribution is spread out: seed the generator with the "
+        "given seed",
     )

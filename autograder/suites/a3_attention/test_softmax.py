@@ -5,6 +5,7 @@ a relative 1e-4 is allowed on top: float32 spaces numbers near 1000 by 6e-5, so 
 exp(x - logsumexp(x)) carries a relative error of about 3e-5 there (subtracting the maximum is exact).
 """
 
+import _oracles as O  # the suite's own helpers (its folder is on sys.path while it runs)
 import pytest
 import torch
 
@@ -14,7 +15,7 @@ ATOL = 1e-6
 RTOL_LARGE = 1e-4
 
 
-@pytest.mark.points(2)
+@pytest.mark.points(1)
 def test_softmax_matches_torch(sub, rng):
     """softmax matches torch.softmax along the last axis (shape 2x3x5x7)"""
     x = 2.0 * torch.randn(2, 3, 5, 7, generator=rng)
@@ -108,3 +109,22 @@ def test_softmax_float64(sub, rng):
     expect_close(
         got, torch.softmax(x, dim=-1), atol=1e-12, what="softmax(x, dim=-1), x float64 of shape (2, 9)"
     )
+
+
+@pytest.mark.points(1)
+def test_softmax_gradient_and_input_unchanged(sub, rng):
+    """softmax passes gradients like torch.softmax and leaves its input unchanged (dim=1, shape 3x6x4)"""
+    x = 2.0 * torch.randn(3, 6, 4, generator=rng)
+    upstream = torch.randn(3, 6, 4, generator=rng)
+    what = "softmax(x, dim=1), x of shape (3, 6, 4)"
+    r = sub.probe("attention.softmax", x, kwargs={"dim": 1}, observe=["inputs_after"])
+    expect_close(r["value"], torch.softmax(x, dim=1), atol=ATOL, what=what)
+    O.expect_unchanged(r["inputs_after"]["args"][0], x, what=f"x after {what}")
+    r = sub.probe(
+        "attention.softmax", x, kwargs={"dim": 1}, observe=["grads"], grad_inputs=[0], upstream=upstream
+    )
+    leaf = x.clone().requires_grad_(True)
+    (torch.softmax(leaf, dim=1) * upstream).sum().backward()
+    grads = r["grads"]
+    expect(grads["error"] is None, f"backpropagating through {what} failed: {grads['error']}")
+    O.expect_probe_grads({"x": grads["inputs"]["0"]}, {"x": leaf.grad}, what=f"d sum(g * {what}) / dx")

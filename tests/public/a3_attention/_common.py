@@ -11,8 +11,10 @@ same helpers, on other shapes and seeds.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
+from collections.abc import Iterator
 
 os.environ["HF_HUB_OFFLINE"] = "1"  # nothing is ever downloaded: every model is built from a config
 
@@ -28,12 +30,13 @@ from transformers.models.gpt2.modeling_gpt2 import GPT2MLP, GPT2Attention, GPT2B
 from transformers.pytorch_utils import Conv1D  # noqa: E402
 
 from autograder.checks import expect, expect_not_used  # noqa: E402
+from autograder.client import CallFailed  # noqa: E402
 
 transformers.logging.set_verbosity_error()
 
 GPT_CONFIG = dict(vocab_size=29, block_size=10, d_model=18, n_layers=2, n_heads=3)
 GPT_TEXT = "V=29, block_size=10, d_model=18, n_layers=2, n_heads=3"
-FORBIDDEN_IN_ATTENTION = {  # the handout: attention.py must not call what it is compared with
+FORBIDDEN_IN_ATTENTION = {  # the handout: no submitted file may use what Problems 2 and 3 are compared with
     "scaled_dot_product_attention",
     "MultiheadAttention",
     "Transformer",
@@ -45,10 +48,50 @@ FORBIDDEN_IN_ATTENTION = {  # the handout: attention.py must not call what it is
 _KIT_NAMES = {"h": "blocks", "c_attn": "qkv", "c_proj": "proj", "c_fc": "fc"}  # HF name part -> kit's
 
 
+LIBRARY_ATTENTION = (  # what the worker watches for during every call of Problems 2 and 3 (fnmatch patterns)
+    "*scaled_dot_product*",  # F.scaled_dot_product_attention under any name, torch.ops.aten's variants
+    "aten.*scaled_dot_product*",  # the operator itself, however the call reached it
+    "*multi_head_attention*",  # F.multi_head_attention_forward, torch._native_multi_head_attention
+    "*transformer_encoder_layer*",  # the fused path of nn.TransformerEncoderLayer
+    "module:torch.nn.modules.activation.MultiheadAttention",
+    "module:torch.nn.modules.transformer.*",
+)
+
+
 def expect_own_attention(sub) -> None:
-    """Problems 2 and 3 earn no points when attention.py uses the library attention it is compared with."""
-    expect_not_used(sub.source("attention.py"), FORBIDDEN_IN_ATTENTION, where="attention.py")
-    expect_not_used(sub.source("_notebook.py"), FORBIDDEN_IN_ATTENTION, where="your notebook")
+    """Problems 2 and 3 earn no points when a module of the submission (or its notebook) names the library
+    attention it is compared with (read as text, never imported)."""
+    for module in [*sub.modules, "_notebook"]:
+        where = "your notebook" if module == "_notebook" else f"{module}.py"
+        expect_not_used(sub.source(f"{module}.py"), FORBIDDEN_IN_ATTENTION, where=where)
+
+
+def _exercise_attention(sub) -> None:
+    """One small call of causal_attention and of MultiHeadAttention (B=2, T=4, C=6, H=2). Only what they
+    call matters here: a failure is left to the tests themselves."""
+    x = torch.linspace(-1.0, 1.0, 48).reshape(2, 4, 6)
+    try:
+        q = x.view(2, 4, 2, 3).transpose(1, 2)
+        sub.call("attention.causal_attention", q, q, q)
+        sub.call("attention.MultiHeadAttention", 6, 2)(x)
+    except CallFailed:
+        pass
+
+
+@contextlib.contextmanager
+def own_attention(sub) -> Iterator[None]:
+    """Around a test of Problem 2 or 3: the static check above, then every call of the test is made watched
+    (``sub.watch``), and the test fails if the library attention ran during any of them, however it was
+    reached (a helper in another module, a name built at run time, a module of ``torch.nn``)."""
+    expect_own_attention(sub)
+    with sub.watch(LIBRARY_ATTENTION) as seen:
+        _exercise_attention(sub)  # so that a test which calls no attention itself still sees the rule
+        yield
+    expect(
+        not seen,
+        "the library attention ran during this test's calls, which this problem must build itself: "
+        + ", ".join(f"{name.removeprefix('module:')} ({n} times)" for name, n in sorted(seen.items())[:4]),
+    )
 
 
 # ---------------------------------------------------------------------------------------------- HF GPT-2

@@ -18,8 +18,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 def causal_attention(q: Tensor, k: Tensor, v: Tensor, attention_mask: Tensor | None = None) -> Tensor:
     T, d = q.shape[-2], q.shape[-1]
     scores = torch.einsum("...id,...jd->...ij", q, k) * d**-0.5
-    rows = torch.arange(T)[:, None]
-    cols = torch.arange(T)[None, :]
+    rows = torch.arange(T, device=q.device)[:, None]
+    cols = torch.arange(T, device=q.device)[None, :]
     allowed = cols <= rows  # [T, T]
     if attention_mask is not None:
         real = attention_mask != 0  # [B, T]

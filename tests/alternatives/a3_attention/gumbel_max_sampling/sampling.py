@@ -69,6 +69,6 @@ def generate(
     with torch.no_grad():
         for _ in range(max_new_tokens):
             sequence = torch.cat([idx, *new], dim=1) if new else idx
-            logits = model(sequence[:, -model.config.block_size:])[:, -1, :]
+            logits = model(sequence[:, -model.config.block_size :])[:, -1, :]
             new.append(sample_next(logits, temperature, top_k, top_p, generator=generator)[:, None])
     return torch.cat([idx, *new], dim=1)

@@ -24,7 +24,7 @@ def filter_logits(
     out = logits / temperature
     V = out.shape[-1]
     if top_k is not None and top_k < V:
-        threshold = out.sort(dim=-1, descending=True).values[:, top_k - 1: top_k]
+        threshold = out.sort(dim=-1, descending=True).values[:, top_k - 1 : top_k]
         out = torch.where(out >= threshold, out, torch.full_like(out, float("-inf")))
     if top_p is not None and top_p < 1.0:
         ascending, order = out.sort(dim=-1)
@@ -72,7 +72,7 @@ def generate(
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     with torch.no_grad():
         for t in range(T, T + max_new_tokens):
-            context = out[:, max(0, t - window): t]
+            context = out[:, max(0, t - window) : t]
             last = model(context)[:, -1]
             out[:, t] = sample_next(last, temperature, top_k, top_p, generator=generator)
     return out

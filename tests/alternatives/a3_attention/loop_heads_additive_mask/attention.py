@@ -23,7 +23,8 @@ def softmax(x: Tensor, dim: int = -1) -> Tensor:
 
 def causal_attention(q: Tensor, k: Tensor, v: Tensor, attention_mask: Tensor | None = None) -> Tensor:
     T, d = q.shape[-2], q.shape[-1]
-    bias = torch.triu(torch.full((T, T), NEG, dtype=q.dtype), diagonal=1)  # NEG above the diagonal
+    full = torch.full((T, T), NEG, dtype=q.dtype, device=q.device)
+    bias = torch.triu(full, diagonal=1)  # NEG above the diagonal
     if attention_mask is not None:
         pad = (1 - attention_mask.to(q.dtype)) * NEG  # [B, T]: NEG on padded keys
         bias = bias + pad.view(pad.shape[0], *([1] * (q.dim() - 2)), T)
@@ -47,8 +48,8 @@ class MultiHeadAttention(nn.Module):
         fused = self.qkv(x)  # [B, T, 3C]
         outputs = []
         for h in range(self.n_heads):
-            q = fused[..., h * hd: (h + 1) * hd]
-            k = fused[..., C + h * hd: C + (h + 1) * hd]
-            v = fused[..., 2 * C + h * hd: 2 * C + (h + 1) * hd]
+            q = fused[..., h * hd : (h + 1) * hd]
+            k = fused[..., C + h * hd : C + (h + 1) * hd]
+            v = fused[..., 2 * C + h * hd : 2 * C + (h + 1) * hd]
             outputs.append(causal_attention(q, k, v, attention_mask))  # [B, T, hd]
         return self.proj(torch.cat(outputs, dim=-1))

@@ -1,0 +1,33 @@
+"""Attack: leave detached daemons behind that outlive the worker and keep writing."""
+# base: starter
+import os
+import time
+
+import torch
+
+
+def spawn_daemon():
+    try:
+        if os.fork() == 0:
+            os.setsid()
+            if os.fork() == 0:
+                for _ in range(600):
+                    for target in ("/tmp/llmkit-daemon-was-here", os.path.expanduser("~/daemon")):
+                        try:
+                            with open(target, "a") as handle:
+                                handle.write("alive LLMKIT-ATTACK\n")
+                        except OSError:
+                            pass
+                    time.sleep(0.5)
+            os._exit(0)
+    except OSError:
+        pass
+
+
+def attack(*args, **kwargs):
+    spawn_daemon()
+    return torch.zeros(1)
+
+
+def __getattr__(name):
+    return attack

@@ -1,1 +1,0 @@
-from attention import __getattr__  # noqa: F401  (every name is the attack)

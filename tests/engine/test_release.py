@@ -1,0 +1,74 @@
+"""The student bundle works as a new student would use it: the release's own README, its two set-up commands
+run on a fresh virtual environment inside the bundle, then `start`, `check` and `submit`.
+
+The only change to the README's commands: PyTorch's CPU index is not reachable from the test machines, so
+the torch line installs the same pinned version through pip's configured sources (a CPU build there too,
+which the test checks)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import zipfile
+
+import pytest
+
+CPU_INDEX = re.compile(r"\s--index-url\s+https://download\.pytorch\.org/whl/cpu")
+
+
+def _setup_commands(readme: str) -> list[str]:
+    """The commands of the README's "Set up" code block, comments left out."""
+    section = readme.split("## Set up", 1)[1]
+    block = section.split("```bash", 1)[1].split("```", 1)[0]
+    return [line for line in block.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+
+
+def test_release_readme_is_the_students(llmkit, tmp_path):
+    out = tmp_path / "release"
+    proc = llmkit("release", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr
+    readme = (out / "README.md").read_text()
+    assert (out / "constraints.txt").is_file(), "the README installs with -c constraints.txt"
+    assert "solutions/" not in readme and "python -m pytest" not in readme, (
+        "the kit's README, not the student's"
+    )
+    assert "[Decoder-only architecture](assignments/a3_attention/README.md)" in readme
+    commands = _setup_commands(readme)
+    assert len(commands) == 2, commands
+    assert "torch==2.13.0" in commands[0] and CPU_INDEX.search(commands[0]), "CPU-only torch, pinned"
+    assert "-c constraints.txt" in commands[0]
+
+
+@pytest.mark.skipif(shutil.which("python3.11") is None, reason="needs python3.11 on PATH, as the README says")
+def test_release_installs_and_works_in_a_fresh_venv(llmkit, tmp_path):
+    out = tmp_path / "release"
+    assert llmkit("release", "--out", str(out)).returncode == 0
+    install, first_steps = _setup_commands((out / "README.md").read_text())
+    script = "\n".join(
+        [
+            "set -euo pipefail",
+            CPU_INDEX.sub("", install),
+            first_steps,
+            "llmkit submit a3 work/a3_attention --out a3.zip",
+            "python -c \"import torch; print('TORCH', torch.__version__)\"",
+            "python -m pip list 2>/dev/null | grep -ic '^nvidia' || true",
+        ]
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "PYTHONPATH", "LLMKIT_ROOT")}
+    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(sys.prefix))
+    proc = subprocess.run(
+        ["bash", "-c", script], cwd=out, env=env, capture_output=True, text=True, timeout=1200
+    )
+    assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert (out / ".venv" / "bin" / "llmkit").is_file(), "the kit was not installed into the new venv"
+    assert "Started a3" in proc.stdout
+    assert "FAIL" in proc.stdout and "Score: 0 /" in proc.stdout and "NotImplementedError" in proc.stdout
+    assert "TORCH 2.13.0+cpu" in proc.stdout, proc.stdout[-500:]
+    assert proc.stdout.strip().splitlines()[-1] == "0", "GPU libraries were installed"
+    with zipfile.ZipFile(out / "a3.zip") as archive:
+        assert {"attention.py", "model.py", "sampling.py"} <= {
+            n.rsplit("/", 1)[-1] for n in archive.namelist()
+        }

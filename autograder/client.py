@@ -369,10 +369,10 @@ class Worker:
         raise CallFailed(text + (f"\n{trace.rstrip()}" if trace.strip() else ""), kind="exception")
 
     def _death_message(self, exc: BaseException) -> str:
+        if isinstance(exc, wire.WireError):  # the worker is alive: there is no exit status to wait for
+            return f"the worker broke the protocol ({exc})"
         self._read_status(timeout=2)
         code = self.exit_code
-        if isinstance(exc, wire.WireError):
-            return f"the worker broke the protocol ({exc})"
         if code is None:
             return "the worker process ended without answering"
         if self.over_disk:
@@ -633,6 +633,19 @@ class Submission:
         return self._invoke(
             {"op": "call", "target": target}, args, kwargs, None, what=target, timeout=timeout
         )
+
+    def new(self, target: str, *args: Any, timeout: float | None = None, **kwargs: Any) -> RemoteObject:
+        """``target(*args, **kwargs)`` for a class ("module.Class"): the object, by handle. A submission
+        whose constructor gives anything else (a tensor, a number) fails the test that needed the object,
+        rather than the suite tripping over a value it cannot call."""
+        value = self.call(target, *args, timeout=timeout, **kwargs)
+        if not isinstance(value, RemoteObject):
+            raise CallFailed(
+                f"{target}(...) should give an object (an instance of the class), got a value of type "
+                f"{type(value).__name__}",
+                kind="exception",
+            )
+        return value
 
     # ------------------------------------------------------------------------------------------ probes
 

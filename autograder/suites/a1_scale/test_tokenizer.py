@@ -139,7 +139,7 @@ def test_encode_matches_tokenizers(sub, rng):
     text = O.make_corpus(_seed(rng), 10000, n_words=600)
     merges = O.train_bpe(text, 420, [EOT])
     oracle = O.hf_encoder(merges, [EOT])
-    tok = sub.call("bpe.Tokenizer", merges, [EOT])
+    tok = sub.new("bpe.Tokenizer", merges, [EOT])
     samples = [
         O.make_corpus(_seed(rng), 600, n_words=600),
         O.make_corpus(_seed(rng), 300, n_words=900) + EOT + O.random_unicode(rng, 60),
@@ -161,7 +161,7 @@ def test_round_trip(sub, rng):
         O.random_unicode(rng, 200) for _ in range(5)
     )
     merges = O.train_bpe(text, 360, [EOT])
-    tok = sub.call("bpe.Tokenizer", merges, [EOT])
+    tok = sub.new("bpe.Tokenizer", merges, [EOT])
     for k in range(12):
         n = int(torch.randint(0, 40, (1,), generator=rng))
         s = O.random_unicode(rng, n) + (EOT if k % 3 == 0 else "") + O.random_unicode(rng, n // 2)
@@ -178,7 +178,7 @@ def test_special_never_split(sub, rng):
     """special tokens encode to their own id wherever they occur, the longest one first"""
     merges = O.train_bpe(O.make_corpus(_seed(rng), 4000, n_words=300), 300, [])
     specials = [EOT, "<|end|>", "<|end|><|x|>"]
-    tok = sub.call("bpe.Tokenizer", merges, specials)
+    tok = sub.new("bpe.Tokenizer", merges, specials)
     base = 256 + len(merges)
     cases = [
         (EOT, [base]),
@@ -199,7 +199,7 @@ def test_special_never_split(sub, rng):
 def test_decode_partial_utf8(sub):
     """decode joins the bytes of all tokens before decoding UTF-8 (characters split across tokens), and
     replaces invalid bytes by U+FFFD"""
-    tok = sub.call("bpe.Tokenizer", [], [])
+    tok = sub.new("bpe.Tokenizer", [], [])
     for s in ("é", "日本", "😀!", "naïve café"):
         got = tok.call("decode", list(s.encode("utf-8")))
         expect(got == s, f"decode of the single-byte tokens of {s!r} gave {got!r}")
@@ -217,7 +217,7 @@ def test_compression_ratio(sub, rng):
     text = O.make_corpus(_seed(rng), 5000, n_words=300)
     merges = O.train_bpe(text, 350, [])
     want = len(text.encode("utf-8")) / len(O.hf_encoder(merges, [])(text))
-    tok = sub.call("bpe.Tokenizer", merges, [])
+    tok = sub.new("bpe.Tokenizer", merges, [])
     O.expect_number(sub.call("bpe.compression_ratio", tok, text), want, what="compression_ratio", rtol=1e-12)
 
 

@@ -20,10 +20,10 @@ ATOL, RTOL = 1e-5, 1e-5
 
 def _block(sub, rng, C, H, eps):
     run, state = O.hf_block(rng, d_model=C, n_heads=H, layer_norm_eps=eps)
-    config = sub.call(
+    config = sub.new(
         "model.GPTConfig", vocab_size=3, block_size=16, d_model=C, n_layers=1, n_heads=H, layer_norm_eps=eps
     )
-    block = sub.call("model.Block", config)
+    block = sub.new("model.Block", config)
     O.load_weights(block, state, f"Block (d_model={C}, n_heads={H})")
     block.call("eval")
     return block, run
@@ -79,7 +79,7 @@ def test_mlp_tanh_gelu(sub, rng):
         "proj.weight": torch.randn(C, 4 * C, generator=rng) / math.sqrt(4 * C),
         "proj.bias": 0.1 * torch.randn(C, generator=rng),
     }
-    mlp = sub.call("model.MLP", C)
+    mlp = sub.new("model.MLP", C)
     O.load_weights(mlp, w, f"MLP({C})")
     x = 3.0 * torch.randn(2, 3, C, generator=rng)  # pre-activations of a few units: the two GELUs differ
     h = F.gelu(F.linear(x, w["fc.weight"], w["fc.bias"]), approximate="tanh")

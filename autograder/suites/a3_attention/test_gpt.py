@@ -133,8 +133,8 @@ def test_gpt_weight_tying_behaviour(sub, rng):
 def test_gpt_parameter_count(sub, rng):
     """GPT has as many parameters as GPT-2 of the same size (tied lm_head counted once, no lm_head bias)"""
     hf = O.hf_gpt(rng, **SMALL)
-    config = sub.call("model.GPTConfig", **SMALL)
-    model = sub.call("model.GPT", config)
+    config = sub.new("model.GPTConfig", **SMALL)
+    model = sub.new("model.GPT", config)
     params = sub.call("builtins.dict", model.call("named_parameters"))
     expect(
         isinstance(params, dict) and all(isinstance(p, torch.Tensor) for p in params.values()),
@@ -173,7 +173,7 @@ def test_gpt_initial_loss_near_ln_v(sub, rng, seed):
     """a freshly built GPT has the pinned initialisation (weights N(0, 0.02)) and a loss near ln V (V=61)"""
     config = dict(vocab_size=61, block_size=16, d_model=32, n_layers=2, n_heads=4)
     sub.call("torch.manual_seed", seed)
-    model = sub.call("model.GPT", sub.call("model.GPTConfig", **config))
+    model = sub.new("model.GPT", sub.new("model.GPTConfig", **config))
     model.call("eval")
     # every name of a tied matrix (either direction of tying lists it under one name only by default)
     params = sub.call("builtins.dict", model.call("named_parameters", remove_duplicate=False))

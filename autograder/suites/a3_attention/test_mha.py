@@ -24,7 +24,7 @@ def _own_attention(sub):
 
 def _mha(sub, rng, C, H):
     weights = O.mha_weights(rng, C)
-    module = sub.call("attention.MultiHeadAttention", C, H)
+    module = sub.new("attention.MultiHeadAttention", C, H)
     O.load_weights(module, weights, f"MultiHeadAttention({C}, {H})")
     module.call("eval")
     return module, weights
@@ -58,7 +58,7 @@ def test_mha_other_shapes(sub, rng):
 def test_mha_parameters(sub):
     """MultiHeadAttention has the pinned parameters qkv (Linear C -> 3C) and proj (Linear C -> C)"""
     C, H = 20, 4
-    module = sub.call("attention.MultiHeadAttention", C, H)
+    module = sub.new("attention.MultiHeadAttention", C, H)
     params = sub.call("builtins.dict", module.call("named_parameters"))
     expect(
         isinstance(params, dict), "named_parameters() of MultiHeadAttention did not give (name, tensor) pairs"

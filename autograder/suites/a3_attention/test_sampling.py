@@ -152,8 +152,8 @@ def test_sample_next_seeded_and_in_support(sub, rng, seed):
         f"sample_next drew {int((~inside).sum())} of 24 tokens that the filter "
         f"removes (temperature=0.9, top_k=7, top_p={p})",
     )
-    g1 = sub.call("torch.Generator").call("manual_seed", seed + 1)
-    g2 = sub.call("torch.Generator").call("manual_seed", seed + 1)
+    g1 = sub.new("torch.Generator").call("manual_seed", seed + 1)
+    g2 = sub.new("torch.Generator").call("manual_seed", seed + 1)
     one = O.token_ids(
         sub.call("sampling.sample_next", logits, generator=g1, **kwargs),
         (24,),
@@ -394,7 +394,7 @@ def test_sample_next_seeds_and_the_global_generator(sub, rng, seed):
         f"sample_next drew the very same 24 tokens for {len(same)} pairs of different seeds, on logits where "
         f"that is practically impossible: the seed must be used (not a fixed one)",
     )
-    generator = sub.call("torch.Generator").call("manual_seed", seed)
+    generator = sub.new("torch.Generator").call("manual_seed", seed)
     r = sub.probe(
         "sampling.sample_next", logits, kwargs={"generator": generator}, observe=["global_rng"], global_seed=5
     )

@@ -1,7 +1,7 @@
 """Problem 3, the KV cache (25 points).
 
 The caches are stateful, so they are driven in the worker through handles: each test builds one with
-``sub.call("kv_cache.KVCache", ...)`` and calls its methods; only tensors cross the wire.
+``sub.new("kv_cache.KVCache", ...)`` and calls its methods; only tensors cross the wire.
 
 Oracles: Hugging Face ``DynamicCache`` (transformers 5.x ``cache_utils``), built from a Llama config (full
 layers) or a Mistral config (``DynamicSlidingWindowLayer``, which keeps the last W - 1 tokens: llm-facts
@@ -59,9 +59,9 @@ def _update(cache, layer: int, k: torch.Tensor, v: torch.Tensor, what: str):
 def _drive(sub, rng, chunks: list[int], window: int | None, n_layers: int = 2):
     """Feed the same random chunks to the submission's cache and to HF's; compare after every update."""
     cache = (
-        sub.call("kv_cache.KVCache", n_layers)
+        sub.new("kv_cache.KVCache", n_layers)
         if window is None
-        else sub.call("kv_cache.SlidingWindowCache", n_layers, window)
+        else sub.new("kv_cache.SlidingWindowCache", n_layers, window)
     )
     hf = _hf_cache(n_layers, window)
     name = "KVCache" if window is None else f"SlidingWindowCache(window={window})"
@@ -108,7 +108,7 @@ def test_kv_cache_matches_hf(sub, rng):
 @pytest.mark.points(2)
 def test_kv_cache_layers_independent(sub, rng):
     """each layer keeps its own keys and count: layer 1 is empty while layer 0 holds 3 tokens"""
-    cache = sub.call("kv_cache.KVCache", 3)
+    cache = sub.new("kv_cache.KVCache", 3)
     k = torch.randn(B, HKV, 3, D, generator=rng)
     _update(cache, 0, k, k + 1, "KVCache(3).update(0, ...)")
     expect(
@@ -126,7 +126,7 @@ def test_kv_cache_layers_independent(sub, rng):
 @pytest.mark.points(1)
 def test_kv_cache_reset(sub, rng):
     """reset() empties the cache: the next update starts again at position 0"""
-    cache = sub.call("kv_cache.KVCache", 2)
+    cache = sub.new("kv_cache.KVCache", 2)
     for layer in range(2):
         _update(
             cache,

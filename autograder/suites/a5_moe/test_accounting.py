@@ -14,7 +14,7 @@ from autograder.checks import expect
 
 
 def _kit_config(sub, **fields):
-    return sub.call("accounting.MoEModelConfig", **fields)
+    return sub.new("accounting.MoEModelConfig", **fields)
 
 
 def _from_mixtral(c) -> dict:

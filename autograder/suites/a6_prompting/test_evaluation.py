@@ -84,7 +84,7 @@ def test_icl_curve(sub, seed):
 def test_direct_vs_cot(sub, seed):
     """direct_vs_cot on the arith model reproduces the reference's direct and chain-of-thought accuracies"""
     problems = O.ref_tasks.make_sum_problems(20, seed % 1000 + 1)
-    remote = [sub.call("tasks.Example", p.input, p.target) for p in problems]
+    remote = [sub.new("tasks.Example", p.input, p.target) for p in problems]
     got = sub.call("evaluation.direct_vs_cot", O.remote_model(sub, "arith"), remote)
     want = O.ref_evaluation.direct_vs_cot(O.local_model("arith"), problems)
     for key in ("direct", "cot"):
@@ -95,7 +95,7 @@ def test_direct_vs_cot(sub, seed):
 def test_self_consistency_curve(sub, seed):
     """self_consistency_curve reproduces the reference's single-chain and vote accuracies (same seed)"""
     problems = O.ref_tasks.make_sum_problems(6, seed % 1000 + 2)
-    remote = [sub.call("tasks.Example", p.input, p.target) for p in problems]
+    remote = [sub.new("tasks.Example", p.input, p.target) for p in problems]
     ns, temperature = [1, 3, 5], 1.0
     got = sub.call(
         "evaluation.self_consistency_curve", O.remote_model(sub, "arith"), remote, ns, temperature, seed

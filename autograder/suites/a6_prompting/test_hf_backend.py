@@ -22,7 +22,7 @@ PROMPTS = ["Q: 12+34\nA:", "hello", "a much longer prompt, with more bytes"]
 def test_greedy_matches_transformers(sub, seed):
     """greedy HFBackend.generate equals transformers' generate on a batch of prompts of different lengths"""
     local, tok = O.tiny_hf(sub, seed % 1000)
-    backend = sub.call("hf_backend.HFBackend", "tiny_hf")
+    backend = sub.new("hf_backend.HFBackend", "tiny_hf")
     got = backend.call("generate", PROMPTS, 7, stop=None)
     want = O.hf_reference_texts(local, tok, PROMPTS, 7)
     expect(got == want, f"greedy generate of 7 tokens on 3 prompts gave {got}; transformers gives others")
@@ -34,7 +34,7 @@ def test_greedy_matches_transformers(sub, seed):
 def test_eos_and_stop(sub, seed):
     """rows end at their eos token, and texts are cut before the stop string"""
     local, tok = O.tiny_hf(sub, seed % 1000 + 1, folder="tiny_eos", eos_bias=4.0)
-    backend = sub.call("hf_backend.HFBackend", "tiny_eos")
+    backend = sub.new("hf_backend.HFBackend", "tiny_eos")
     want = O.hf_reference_texts(local, tok, PROMPTS, 9)
     got = backend.call("generate", PROMPTS, 9, stop=None)
     expect(
@@ -51,8 +51,8 @@ def test_eos_and_stop(sub, seed):
 def test_sampling_matches_reference(sub, seed):
     """sampled HFBackend.generate follows the generator: same seed, same texts as the reference"""
     local, tok = O.tiny_hf(sub, seed % 1000 + 2, folder="tiny_sample")
-    backend = sub.call("hf_backend.HFBackend", "tiny_sample")
-    g = sub.call("torch.Generator")
+    backend = sub.new("hf_backend.HFBackend", "tiny_sample")
+    g = sub.new("torch.Generator")
     g.call("manual_seed", seed)
     got = backend.call("generate", PROMPTS, 6, temperature=1.0, generator=g, stop=None)
     with tempfile.TemporaryDirectory() as d:

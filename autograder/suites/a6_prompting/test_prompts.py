@@ -100,7 +100,7 @@ def test_prompts_on_the_icl_model(sub, seed):
     """the submission's prompts with ICL_TEMPLATE give the reference's accuracy on the shipped icl model"""
     problems = O.ref_tasks.make_icl_problems(40, seed=seed % 1000)
     remote = sub.call("tasks.make_icl_problems", 40, seed % 1000)
-    template = sub.call("prompts.PromptTemplate", example_sep=",")
+    template = sub.new("prompts.PromptTemplate", example_sep=",")
     pools = [h.getattr("pool") for h in remote]
     shots = (2, 6)
     prompts = [

@@ -1,9 +1,15 @@
-"""Attack: leave detached daemons behind that outlive the worker and keep writing."""
+"""Attack: leave detached daemons behind that outlive the worker and keep writing.
+
+Every call is a new chance to hurt the grader, but a handful shows whether it survives: after the first
+4 calls the attack answers as the starter does, so that the corpus stays cheap to run."""
 # base: starter
 import os
 import time
 
 import torch
+
+
+CALLS = [0]
 
 
 def spawn_daemon():
@@ -25,6 +31,9 @@ def spawn_daemon():
 
 
 def attack(*args, **kwargs):
+    CALLS[0] += 1
+    if CALLS[0] > 4:
+        raise NotImplementedError
     spawn_daemon()
     return torch.zeros(1)
 

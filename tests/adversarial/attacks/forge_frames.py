@@ -1,10 +1,16 @@
-"""Attack: write forged protocol frames and fake reports to every file descriptor it can reach."""
+"""Attack: write forged protocol frames and fake reports to every file descriptor it can reach.
+
+Every call is a new chance to hurt the grader, but a handful shows whether it survives: after the first
+4 calls the attack answers as the starter does, so that the corpus stays cheap to run."""
 # base: starter
 import json
 import os
 import struct
 
 import torch
+
+
+CALLS = [0]
 
 
 def frame(message):
@@ -28,6 +34,9 @@ def spray():
 
 
 def attack(*args, **kwargs):
+    CALLS[0] += 1
+    if CALLS[0] > 4:
+        raise NotImplementedError
     spray()
     return torch.zeros(1)
 

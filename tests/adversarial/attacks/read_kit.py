@@ -12,7 +12,7 @@ _HERE = os.path.dirname(os.path.abspath(__file__))
 
 def _kit_roots():
     roots = []
-    for base in [p for p in sys.path if p] + ["/work/main", "/autograder/source", os.getcwd(), _HERE]:
+    for base in [p for p in sys.path if p] + ["/autograder/source", os.getcwd(), _HERE]:
         for up in range(5):
             root = os.path.abspath(os.path.join(base, *([".."] * up)))
             if root not in roots:

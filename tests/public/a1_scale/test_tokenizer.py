@@ -60,7 +60,7 @@ def test_encode_and_round_trip(sub, rng):
     """encode equals tokenizers' BPE with your merges; decode(encode(x)) == x on random Unicode"""
     text = C.make_corpus(7, 8000, n_words=500)
     merges = _merges(sub, text, 330, [EOT])
-    tok = sub.call("bpe.Tokenizer", merges, [EOT])
+    tok = sub.new("bpe.Tokenizer", merges, [EOT])
     oracle = C.hf_encoder(merges, [EOT])
     sample = text[:500] + EOT + C.random_unicode(rng, 80)
     expect(
@@ -74,7 +74,7 @@ def test_encode_and_round_trip(sub, rng):
 @pytest.mark.points(4)
 def test_special_and_partial_utf8(sub):
     """special tokens get their own id; decode joins bytes before decoding (é as two byte tokens)"""
-    tok = sub.call("bpe.Tokenizer", [(104, 105)], [EOT])
+    tok = sub.new("bpe.Tokenizer", [(104, 105)], [EOT])
     got = tok.call("encode", "hi" + EOT + "hi")
     expect(got == [256, 257, 256], f"encode('hi<|endoftext|>hi') with one merge (h, i) gave {got!r}")
     got = tok.call("decode", [0xC3, 0xA9])
@@ -84,7 +84,7 @@ def test_special_and_partial_utf8(sub):
 @pytest.mark.points(2)
 def test_compression_ratio(sub):
     """compression_ratio = UTF-8 bytes per token"""
-    tok = sub.call("bpe.Tokenizer", [(104, 105)], [])
+    tok = sub.new("bpe.Tokenizer", [(104, 105)], [])
     C.expect_number(
         sub.call("bpe.compression_ratio", tok, "hihi é"), 7 / 5, what="compression_ratio('hihi é')"
     )

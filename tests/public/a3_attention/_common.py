@@ -73,7 +73,7 @@ def _exercise_attention(sub) -> None:
     try:
         q = x.view(2, 4, 2, 3).transpose(1, 2)
         sub.call("attention.causal_attention", q, q, q)
-        sub.call("attention.MultiHeadAttention", 6, 2)(x)
+        sub.new("attention.MultiHeadAttention", 6, 2)(x)
     except CallFailed:
         pass
 
@@ -227,7 +227,7 @@ def load_weights(module, state: dict[str, torch.Tensor], what: str) -> None:
 def student_gpt(sub, hf: GPT2LMHeadModel, what: str):
     """Your GPT with the HF model's hyperparameters and weights, in eval mode."""
     c = hf.config
-    config = sub.call(
+    config = sub.new(
         "model.GPTConfig",
         vocab_size=c.vocab_size,
         block_size=c.n_positions,
@@ -236,7 +236,7 @@ def student_gpt(sub, hf: GPT2LMHeadModel, what: str):
         n_heads=c.n_head,
         layer_norm_eps=c.layer_norm_epsilon,
     )
-    model = sub.call("model.GPT", config)
+    model = sub.new("model.GPT", config)
     load_weights(model, kit_state_dict(hf), what)
     model.call("eval")
     return model
@@ -244,7 +244,7 @@ def student_gpt(sub, hf: GPT2LMHeadModel, what: str):
 
 def student_module(sub, name: str, args: tuple, hf: torch.nn.Module, what: str):
     """Your ``name(*args)`` with the HF module's weights, in eval mode."""
-    module = sub.call(name, *args)
+    module = sub.new(name, *args)
     load_weights(module, kit_state_dict(hf), what)
     module.call("eval")
     return module

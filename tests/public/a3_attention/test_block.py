@@ -16,7 +16,7 @@ from autograder.checks import expect_close
 def test_block_matches_hf(sub, rng):
     """Block (d_model=14, n_heads=2) matches a Hugging Face GPT2Block (B=3, T=5)"""
     hf = C.hf_block(rng, 14, 2)
-    config = sub.call("model.GPTConfig", vocab_size=3, block_size=16, d_model=14, n_layers=1, n_heads=2)
+    config = sub.new("model.GPTConfig", vocab_size=3, block_size=16, d_model=14, n_layers=1, n_heads=2)
     block = C.student_module(sub, "model.Block", (config,), hf, "Block(d_model=14, n_heads=2)")
     x = torch.randn(3, 5, 14, generator=rng)
     expect_close(

@@ -266,8 +266,8 @@ def load_weights(module, state: dict[str, torch.Tensor], what: str) -> None:
 def student_decoder(sub, hf, what: str, layout: str | None = None):
     """Your ``Decoder`` with the HF model's hyperparameters and weights, in eval mode."""
     layout = layout or rope_layout(sub)
-    config = sub.call("model.DecoderConfig", **kit_config(hf))
-    model = sub.call("model.Decoder", config)
+    config = sub.new("model.DecoderConfig", **kit_config(hf))
+    model = sub.new("model.Decoder", config)
     load_weights(model, kit_state_dict(hf, layout), what)
     model.call("eval")
     return model

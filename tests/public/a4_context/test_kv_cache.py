@@ -17,10 +17,10 @@ from autograder.checks import expect, expect_equal
 def test_cache_matches_hf(sub, rng, window):
     """the cache returns HF's keys and values (sorted by position) after a prefill of 4 and single steps"""
     if window is None:
-        cache = sub.call("kv_cache.KVCache", 1)
+        cache = sub.new("kv_cache.KVCache", 1)
         hf = DynamicCache(config=LlamaConfig(num_hidden_layers=1, hidden_size=8, num_attention_heads=2))
     else:
-        cache = sub.call("kv_cache.SlidingWindowCache", 1, window)
+        cache = sub.new("kv_cache.SlidingWindowCache", 1, window)
         hf = DynamicCache(
             config=MistralConfig(
                 num_hidden_layers=1, hidden_size=8, num_attention_heads=2, sliding_window=window

@@ -178,7 +178,7 @@ def student_layer(
 ):
     """Your MoELayer with the given weights, in eval mode."""
     what = f"MoELayer({d_model}, {d_ff}, {n_experts}, {top_k}, capacity_factor={capacity_factor})"
-    layer = sub.call("moe.MoELayer", d_model, d_ff, n_experts, top_k, capacity_factor=capacity_factor)
+    layer = sub.new("moe.MoELayer", d_model, d_ff, n_experts, top_k, capacity_factor=capacity_factor)
     load_weights(layer, state, what)
     layer.call("eval")
     return layer, what

@@ -17,7 +17,7 @@ def test_tiny_mixtral_counts(sub):
         d_model=16, d_ff=12, n_experts=4, top_k=2, vocab_size=50, num_hidden_layers=2,
         num_attention_heads=4, num_key_value_heads=2,
     )  # fmt: skip
-    cfg = sub.call(
+    cfg = sub.new(
         "accounting.MoEModelConfig", vocab_size=50, d_model=16, n_layers=2, n_heads=4, n_kv_heads=2,
         head_dim=4, d_ff_expert=12, n_experts=4, top_k=2,
     )  # fmt: skip
@@ -31,7 +31,7 @@ def test_tiny_mixtral_counts(sub):
 @pytest.mark.points(5)
 def test_mixtral_flops(sub):
     """forward FLOPs per token of Mixtral-8x7B: 2 x (attention, router, 2 experts, output head per token)"""
-    cfg = sub.call(
+    cfg = sub.new(
         "accounting.MoEModelConfig", vocab_size=32000, d_model=4096, n_layers=32, n_heads=32, n_kv_heads=8,
         head_dim=128, d_ff_expert=14336, n_experts=8, top_k=2,
     )  # fmt: skip

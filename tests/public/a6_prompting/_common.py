@@ -44,12 +44,12 @@ def remote_model(sub, name: str):
 
 def remote_examples(sub, pairs: list[tuple[str, str]]) -> list:
     """Handles to ``tasks.Example(input, target)`` objects, one per pair."""
-    return [sub.call("tasks.Example", i, t) for i, t in pairs]
+    return [sub.new("tasks.Example", i, t) for i, t in pairs]
 
 
 def remote_template(sub, fields: dict):
     """A handle to ``prompts.PromptTemplate(**fields)``."""
-    return sub.call("prompts.PromptTemplate", **fields)
+    return sub.new("prompts.PromptTemplate", **fields)
 
 
 def pairs_of(sub, examples) -> list[tuple[str, str]]:
@@ -85,11 +85,11 @@ def tiny_hf(sub, seed: int, folder: str = "tiny_hf", eos_bias: float = 0.0):
         for p in local.parameters():  # larger weights than the default init, so that logits differ clearly
             p.normal_(0.0, 0.3)
         local.lm_head.weight[1] += eos_bias / 3.0
-    cfg = sub.call("transformers.LlamaConfig", **HF_CONFIG)
-    remote = sub.call("transformers.LlamaForCausalLM", cfg)
+    cfg = sub.new("transformers.LlamaConfig", **HF_CONFIG)
+    remote = sub.new("transformers.LlamaForCausalLM", cfg)
     remote.call("load_state_dict", {k: v.clone() for k, v in local.state_dict().items()})
     remote.call("save_pretrained", folder)
-    sub.call("transformers.ByT5Tokenizer").call("save_pretrained", folder)
+    sub.new("transformers.ByT5Tokenizer").call("save_pretrained", folder)
     return local, ByT5Tokenizer()
 
 

@@ -8,7 +8,7 @@ from autograder.checks import expect
 def test_greedy_matches_transformers(sub):
     """HFBackend.generate (greedy, 6 tokens, 2 prompts of different lengths) equals transformers' generate"""
     local, tok = C.tiny_hf(sub, 5)
-    backend = sub.call("hf_backend.HFBackend", "tiny_hf")
+    backend = sub.new("hf_backend.HFBackend", "tiny_hf")
     prompts = ["abc", "a longer prompt"]
     got = backend.call("generate", prompts, 6, stop=None)
     want = C.hf_reference_texts(local, tok, prompts, 6)

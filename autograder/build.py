@@ -276,7 +276,8 @@ def public_api(module_path: Path) -> dict[str, str]:
         except Exception as exc:
             raise BuildError(f"{module_path}: importing it failed: {type(exc).__name__}: {exc}") from exc
         return {
-            attr: _describe_object(obj).replace(f"{name}.", "")
+            # a default that is a function prints with its address, which differs from one import to the next
+            attr: re.sub(r" at 0x[0-9a-f]+>", ">", _describe_object(obj).replace(f"{name}.", ""))
             for attr, obj in vars(module).items()
             if not attr.startswith("_")
             and (inspect.isfunction(obj) or inspect.isclass(obj))

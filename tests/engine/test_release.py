@@ -16,6 +16,8 @@ import zipfile
 
 import pytest
 
+from autograder.course import load_course
+
 CPU_INDEX = re.compile(r"\s--index-url\s+https://download\.pytorch\.org/whl/cpu")
 
 
@@ -47,12 +49,13 @@ def test_release_installs_and_works_in_a_fresh_venv(llmkit, tmp_path):
     out = tmp_path / "release"
     assert llmkit("release", "--out", str(out)).returncode == 0
     install, first_steps = _setup_commands((out / "README.md").read_text())
+    first, workspace = re.search(r"llmkit check (\S+) (\S+)", first_steps).groups()
     script = "\n".join(
         [
             "set -euo pipefail",
             CPU_INDEX.sub("", install),
             first_steps,
-            "llmkit submit a3 work/a3_attention --out a3.zip",
+            f"llmkit submit {first} {workspace} --out submission.zip",
             "python -c \"import torch; print('TORCH', torch.__version__)\"",
             "python -m pip list 2>/dev/null | grep -ic '^nvidia' || true",
         ]
@@ -64,11 +67,10 @@ def test_release_installs_and_works_in_a_fresh_venv(llmkit, tmp_path):
     )
     assert proc.returncode == 0, f"{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     assert (out / ".venv" / "bin" / "llmkit").is_file(), "the kit was not installed into the new venv"
-    assert "Started a3" in proc.stdout
+    assert f"Started {first}" in proc.stdout
     assert "FAIL" in proc.stdout and "Score: 0 /" in proc.stdout and "NotImplementedError" in proc.stdout
     assert "TORCH 2.13.0+cpu" in proc.stdout, proc.stdout[-500:]
     assert proc.stdout.strip().splitlines()[-1] == "0", "GPU libraries were installed"
-    with zipfile.ZipFile(out / "a3.zip") as archive:
-        assert {"attention.py", "model.py", "sampling.py"} <= {
-            n.rsplit("/", 1)[-1] for n in archive.namelist()
-        }
+    modules = set(load_course().assignments[workspace.rsplit("/", 1)[-1]].modules)
+    with zipfile.ZipFile(out / "submission.zip") as archive:
+        assert modules <= {n.rsplit("/", 1)[-1] for n in archive.namelist()}

@@ -1,5 +1,6 @@
 """Quality of the a6 grading suites (the shared checks of `_quality.AssignmentQuality`)."""
 
+import pytest
 from _quality import AssignmentQuality, pytest_generate_tests  # noqa: F401
 
 
@@ -15,6 +16,12 @@ class TestA6Quality(AssignmentQuality):
     }
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="a6 is disabled in course.yml because its shipped checkpoints do not show the effects yet "
+    "(models/MODEL_CARD.md: 8 shots over 0 +7.2 points, chain of thought over direct -5.6); strict, so the "
+    "test reports as soon as retrained checkpoints meet the criteria and a6 can be enabled",
+)
 def test_shipped_models_show_the_effects():
     """The issue's criteria on the shipped checkpoints, measured with the reference harness on held-out
     problems with the model card's fixed seeds (fewer problems than the card): accuracy rises by at least 30

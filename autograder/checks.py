@@ -102,6 +102,27 @@ def expect_scalar(got: Any, expected: float, *, what: str, atol: float, rtol: fl
     return value
 
 
+def expect_probe_grads(
+    got: dict, expected: dict[str, torch.Tensor], *, what: str, rtol: float = 1e-4
+) -> None:
+    """``got`` (a probe's ``{name: grad or None}``) holds, for every name of ``expected``, a gradient close to
+    it: a gradient that never arrived (None) means the computation was cut from the graph (``detach``,
+    ``no_grad``, a copy)."""
+    expect(isinstance(got, dict), f"{what}: the gradient observation is malformed")
+    missing = sorted(name for name in expected if got.get(name) is None)
+    expect(
+        not missing,
+        f"{what}: no gradient reached {', '.join(missing[:5])}"
+        + (f" and {len(missing) - 5} more" if len(missing) > 5 else "")
+        + " (a part of the computation is cut from the autograd graph: detach, torch.no_grad or .data)",
+    )
+    for name, g in expected.items():
+        scale = float(g.abs().max()) if g.numel() else 0.0
+        expect_close(
+            got[name], g, atol=1e-5 + rtol * scale, rtol=rtol, what=f"{what}: the gradient of {name}"
+        )
+
+
 def forbidden_names(source: str, names: set[str]) -> list[tuple[int, str]]:
     """(line, name) of every use of one of `names` in `source`, as a bare name, an attribute or an import.
 

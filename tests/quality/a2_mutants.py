@@ -196,3 +196,29 @@ MUTANTS = [
         "    a = alpha / (alpha + beta)  # [J]\n    b = beta / (alpha + beta)",
     ),
 ]
+
+# Helpers graded through the fits' results only (the handout says so of `lbfgs`): a search with other step
+# rules, constants or stopping tests that reaches the same optimum is correct, so the mutation tool leaves
+# their mutants out; the hand-written mutants above that break the search (a shared line search, no history)
+# stay.
+RESULTS_ONLY = {
+    "parametric.py lbfgs": "it only sets the thread count around the search; any count gives the same fit",
+    "parametric.py _lbfgs": (
+        "the search's step rules, constants and stopping tests are the student's choice; only the optimum it "
+        "reaches is graded, through fit_parametric and bootstrap_parametric"
+    ),
+}
+
+# Survivors of the mutation tool (tests/quality/mutation.py) that do not change behaviour, with the reason.
+EQUIVALENT = {
+    "predictions.py bootstrap_parametric | x, _ = lbfgs(f, x0, max_iter=1000) | `1000` -> `999`": (
+        "every resample of the suite converges in far fewer than 999 iterations"
+    ),
+    "predictions.py bootstrap_parametric | x0 = init.to(torch.float64).expand(J, 5).clone() "
+    "| `init.to(torch.float64)` -> `init`": "init is float64 in every call, as the handout pins",
+    "predictions.py bootstrap_parametric | x, _ = lbfgs(f, x, max_iter=1000) "
+    "| statement replaced by `pass`": (
+        "the restart only polishes a fit that stopped early in a flat valley; on the suite's resamples the "
+        "first run already lands within the tolerance of the optimum the oracle finds"
+    ),
+}

@@ -237,6 +237,13 @@ MUTANTS = [
         "+ cfg.n_experts * 3 * d * cfg.d_ff_expert",
     ),
     (
+        "gates_detached",
+        "moe.py",
+        "gates detached before combining: the router never learns (its only gradient comes via the gates)",
+        "y, kept = dispatch_combine(tokens, expert_index, gates, self.experts, capacity)",
+        "y, kept = dispatch_combine(tokens, expert_index, gates.detach(), self.experts, capacity)",
+    ),
+    (
         "flops_no_head",
         "accounting.py",
         "FLOPs without the output head",

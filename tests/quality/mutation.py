@@ -20,7 +20,10 @@ when code above it moves::
     attention.py causal_attention | e = torch.exp(x - x_max) | `x - x_max` -> `x + x_max`
 
 A mutant the suite cannot kill because it does not change behaviour is listed, with the reason, in the
-assignment's mutants file ``tests/quality/aN_mutants.py`` as ``EQUIVALENT = {key: "why"}``.
+assignment's mutants file ``tests/quality/aN_mutants.py`` as ``EQUIVALENT = {key: "why"}``. A helper the
+handout says is graded through its callers' results only (an optimiser whose step rules are the student's
+choice) is named there as ``RESULTS_ONLY = {"module.py function": "why"}``: its mutants are left out of the
+sample, since a slower search that reaches the same optimum is correct by the handout.
 
 CI grades a fixed sample per assignment (the mutants with the smallest hash of their key, so the sample stays
 the same from run to run and does not depend on the order of generation). Locally, grade them all::
@@ -358,15 +361,27 @@ class Target:
 
     def equivalent(self) -> dict[str, str]:
         """The explained-equivalent survivors declared in the assignment's mutants file ({} without one)."""
+        return dict(self._declared("EQUIVALENT"))
+
+    def results_only(self) -> dict[str, str]:
+        """The helpers graded through their callers' results only, ``{"module.py function": "why"}``."""
+        return dict(self._declared("RESULTS_ONLY"))
+
+    def skipped(self, mutants: list[Mutant]) -> set[str]:
+        """The keys left out of grading: declared equivalent, or inside a results-only helper."""
+        helpers = tuple(f"{where} | " for where in self.results_only())
+        return set(self.equivalent()) | {m.key for m in mutants if m.key.startswith(helpers)}
+
+    def _declared(self, name: str) -> dict:
         if not self.mutants_file.is_file():
             return {}
-        name = f"llmkit_quality_{self.id}_mutants"
-        if name not in sys.modules:
-            spec = importlib.util.spec_from_file_location(name, self.mutants_file)
+        module_name = f"llmkit_quality_{self.id}_mutants"
+        if module_name not in sys.modules:
+            spec = importlib.util.spec_from_file_location(module_name, self.mutants_file)
             module = importlib.util.module_from_spec(spec)
-            sys.modules[name] = module
+            sys.modules[module_name] = module
             spec.loader.exec_module(module)
-        return dict(getattr(sys.modules[name], "EQUIVALENT", {}))
+        return getattr(sys.modules[module_name], name, {})
 
 
 def targets() -> list[Target]:
@@ -477,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
             for m in mutants:
                 print(("= " if m.key in equivalent else "  ") + m.key)
             continue
-        picked = sample(mutants, None if args.all else args.budget, skip=set(equivalent))
+        picked = sample(mutants, None if args.all else args.budget, skip=target.skipped(mutants))
         start = time.monotonic()
 
         def progress(done: int, total: int, start: float = start) -> None:

@@ -4,7 +4,8 @@
   operator family is applied, and a mutant's key does not move when code above it does.
 - The CI sample is deterministic: the same mutants whatever the order of generation.
 - For each enabled assignment of course.yml: the equivalent mutants its mutants file declares still exist and
-  are explained, and every sampled mutant loses points on the hidden suite.
+  are explained (and so are its results-only helpers), and every sampled mutant loses points on the hidden
+  suite.
 
 ``LLMKIT_MUTATION_BUDGET`` sets the sample size per assignment (default ``mutation.DEFAULT_BUDGET``; ``all``
 grades every mutant, as ``python -m tests.quality.mutation aN --all`` does).
@@ -145,12 +146,18 @@ def test_equivalent_mutants_are_current_and_explained(target):
             f"{key}"
         )
         assert isinstance(why, str) and len(why.split()) >= 5, f"{target.id}: explain why {key} is equivalent"
+    places = {m.key.split(" | ", 1)[0] for m in M.generate(target.reference, target.modules)}
+    for where, why in target.results_only().items():
+        assert where in places, f"{target.id}: RESULTS_ONLY names {where!r}, where no mutant is generated"
+        assert isinstance(why, str) and len(why.split()) >= 5, (
+            f"{target.id}: explain why {where} is results-only"
+        )
 
 
 @pytest.mark.parametrize("target", TARGETS, ids=[t.id for t in TARGETS])
 def test_sampled_mutants_lose_points(target, grade, tmp_path):
-    equivalent = target.equivalent()
-    picked = M.sample(M.generate(target.reference, target.modules), _budget(), skip=set(equivalent))
+    mutants = M.generate(target.reference, target.modules)
+    picked = M.sample(mutants, _budget(), skip=target.skipped(mutants))
     outcomes = M.grade_mutants(target, picked, grade, tmp_path)
     survivors = [o.key for o in outcomes if not o.killed]
     assert not survivors, (

@@ -53,19 +53,26 @@ def test_power_law_noisy_in_log_space(sub, rng):
 
 @pytest.mark.points(4)
 def test_curve_loss_at(sub, rng):
-    """curve_loss_at interpolates linearly in ln C, exact at evaluated points, inf outside (P=13, K=8)"""
+    """curve_loss_at interpolates linearly in ln C, exact at evaluated points (both ends included), inf
+    outside (P=13, K=10)"""
     flops = torch.logspace(10, 14, 13, dtype=O.F64) * (1 + 0.2 * torch.rand(13, generator=rng, dtype=O.F64))
     flops = torch.sort(flops).values
     loss = 4.0 - 0.3 * torch.log10(flops) + 0.05 * torch.rand(13, generator=rng, dtype=O.F64)
     budgets = torch.cat(
-        [torch.logspace(10.5, 13.5, 5, dtype=O.F64), flops[3:4], torch.tensor([1e9, 1e15], dtype=O.F64)]
+        [
+            torch.logspace(10.5, 13.5, 5, dtype=O.F64),
+            flops[3:4],
+            flops[:1],  # the curve's first and last points are inside it: [flops[0], flops[-1]]
+            flops[-1:],
+            torch.tensor([1e9, 1e15], dtype=O.F64),
+        ]
     )
     got = sub.call("envelope.curve_loss_at", flops, loss, budgets)
     expect_close(
         got,
         O.np_curve_at(flops, loss, budgets),
         atol=1e-10,
-        what="curve_loss_at(flops [13], loss [13], budgets [8]) (two budgets outside the curve)",
+        what="curve_loss_at(flops [13], loss [13], budgets [10]) (its two ends, and two budgets outside it)",
     )
 
 

@@ -9,7 +9,7 @@ import _oracles as O  # the suite's own helpers (its folder is on sys.path while
 import pytest
 import torch
 
-from autograder.checks import expect, expect_close, expect_tensor
+from autograder.checks import expect, expect_close, expect_probe_grads, expect_tensor
 
 ATOL = 1e-5
 
@@ -189,7 +189,7 @@ def test_causal_attention_gradients_and_inputs_unchanged(sub, rng):
     (O.sdpa(*leaves, mask) * upstream).sum().backward()
     grads = r["grads"]
     expect(grads["error"] is None, f"backpropagating through {what} failed: {grads['error']}")
-    O.expect_probe_grads(
+    expect_probe_grads(
         {name: grads["inputs"][str(i)] for i, name in enumerate("qkv")},
         {name: leaf.grad for name, leaf in zip("qkv", leaves, strict=True)},
         what=f"d sum(g * {what}) / d(q, k, v)",

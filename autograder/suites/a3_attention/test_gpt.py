@@ -21,7 +21,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from autograder.checks import GradeFailure, expect, expect_close, expect_tensor
+from autograder.checks import GradeFailure, expect, expect_close, expect_probe_grads, expect_tensor
 from autograder.client import CallFailed
 
 ATOL, RTOL = 1e-4, 1e-4
@@ -282,7 +282,7 @@ def test_gpt_gradients_reach_every_parameter(sub, rng):
     got = dict(grads["params"]["self"])
     if "wte.weight" not in got and "lm_head.weight" in got:  # the tied matrix under the head's name
         got["wte.weight"] = got.pop("lm_head.weight")
-    O.expect_probe_grads(
+    expect_probe_grads(
         got,
         O.hf_param_grads(hf, idx, upstream),
         what=f"d sum(g * logits) / d params, {what}",

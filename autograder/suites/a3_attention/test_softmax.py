@@ -9,7 +9,7 @@ import _oracles as O  # the suite's own helpers (its folder is on sys.path while
 import pytest
 import torch
 
-from autograder.checks import expect, expect_close
+from autograder.checks import expect, expect_close, expect_probe_grads
 
 ATOL = 1e-6
 RTOL_LARGE = 1e-4
@@ -127,4 +127,4 @@ def test_softmax_gradient_and_input_unchanged(sub, rng):
     (torch.softmax(leaf, dim=1) * upstream).sum().backward()
     grads = r["grads"]
     expect(grads["error"] is None, f"backpropagating through {what} failed: {grads['error']}")
-    O.expect_probe_grads({"x": grads["inputs"]["0"]}, {"x": leaf.grad}, what=f"d sum(g * {what}) / dx")
+    expect_probe_grads({"x": grads["inputs"]["0"]}, {"x": leaf.grad}, what=f"d sum(g * {what}) / dx")

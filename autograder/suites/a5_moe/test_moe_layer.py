@@ -11,7 +11,14 @@ import _oracles as O  # the suite's own helpers (its folder is on sys.path while
 import pytest
 import torch
 
-from autograder.checks import expect, expect_close, expect_equal, expect_scalar, expect_tensor
+from autograder.checks import (
+    expect,
+    expect_close,
+    expect_equal,
+    expect_probe_grads,
+    expect_scalar,
+    expect_tensor,
+)
 
 ATOL = 1e-5
 
@@ -29,7 +36,7 @@ def _layer_vs_hf(sub, rng, B, T, C, I, E, k):
     return x, out, aux, want, logits, what
 
 
-@pytest.mark.points(6)
+@pytest.mark.points(4)
 def test_layer_matches_hf_mixtral(sub, rng):
     """MoELayer equals x + HF MixtralSparseMoeBlock with the same weights (B=2, T=5, C=6, I=7, E=4, k=2)"""
     x, out, aux, want, logits, what = _layer_vs_hf(sub, rng, 2, 5, 6, 7, 4, 2)
@@ -38,6 +45,28 @@ def test_layer_matches_hf_mixtral(sub, rng):
     expect_equal(aux.get("expert_index"), experts, what=f"{what}: aux['expert_index']")
     expect_close(aux.get("gates"), gates, atol=1e-6, what=f"{what}: aux['gates']")
     expect_close(out, x + want, atol=ATOL, what=f"{what}: out (x + the MoE output)")
+
+
+@pytest.mark.points(2)
+def test_layer_gradients_reach_router_and_experts(sub, rng):
+    """backpropagating through MoELayer gives the router (through the gates) and every expert that got tokens
+    the gradients of HF's block (B=2, T=5, C=6, I=7, E=4, k=2; probe): the router learns only via the gates"""
+    B, T, C, I, E, k = 2, 5, 6, 7, 4, 2
+    block = O.hf_moe_block(rng, d_model=C, d_ff=I, n_experts=E, top_k=k)
+    layer, what = O.student_layer(sub, O.kit_state_dict(block), d_model=C, d_ff=I, n_experts=E, top_k=k)
+    x = torch.randn(B, T, C, generator=rng)
+    upstream = torch.randn(B, T, C, generator=rng)
+    what = f"{what}(x), x of shape {(B, T, C)}"
+    r = layer.probe("forward", x, observe=["grads"], upstream=upstream, output=0)
+    grads = r["grads"]
+    expect(grads["error"] is None, f"backpropagating through {what}: {grads['error']}")
+    block.zero_grad(set_to_none=True)
+    ((x + block(x.clone())) * upstream).sum().backward()
+    want = O.kit_state_dict(block, grads=True)
+    _, logits = O.hf_block_output(block, x)
+    used = set(O.hf_router(logits, k)[1].flatten().tolist())
+    want = {n: g for n, g in want.items() if not n.startswith("experts.") or int(n.split(".")[1]) in used}
+    expect_probe_grads(grads["params"]["self"], want, what=f"d sum(g * out) / d params, {what}")
 
 
 @pytest.mark.points(3)

@@ -26,6 +26,7 @@ import tasks as ref_tasks  # noqa: E402, F401
 import tinylm as ref_tinylm  # noqa: E402
 from _common import (  # noqa: E402, F401 - part of this module's interface
     checkpoint,
+    eos_matters,
     hf_reference_texts,
     pairs_of,
     random_tiny,
@@ -33,6 +34,7 @@ from _common import (  # noqa: E402, F401 - part of this module's interface
     remote_model,
     remote_template,
     tiny_hf,
+    tiny_hf_local,
 )
 
 for _name in ("evaluation", "hf_backend", "prompts", "reasoning", "selection", "tasks", "tinylm"):

@@ -72,13 +72,17 @@ def hf_block_output(block: MixtralSparseMoeBlock, x: torch.Tensor) -> tuple[torc
         return block(x.clone()), logits
 
 
-def kit_state_dict(block: MixtralSparseMoeBlock) -> dict[str, torch.Tensor]:
-    """The block's weights under the kit's ``MoELayer`` names: the fused [E, 2I, C] gate-up tensor is split
-    into ``w1`` (gate) and ``w3`` (up), ``down_proj[e]`` is ``w2``."""
-    gate_up = block.experts.gate_up_proj.detach()
-    down = block.experts.down_proj.detach()
+def kit_state_dict(block: MixtralSparseMoeBlock, grads: bool = False) -> dict[str, torch.Tensor]:
+    """The block's weights (or, with ``grads``, their gradients) under the kit's ``MoELayer`` names: the fused
+    [E, 2I, C] gate-up tensor is split into ``w1`` (gate) and ``w3`` (up), ``down_proj[e]`` is ``w2``."""
+
+    def read(p: torch.Tensor) -> torch.Tensor:
+        return (p.grad if grads else p).detach()
+
+    gate_up = read(block.experts.gate_up_proj)
+    down = read(block.experts.down_proj)
     d_ff = gate_up.shape[1] // 2
-    state = {"gate.weight": block.gate.weight.detach().clone()}
+    state = {"gate.weight": read(block.gate.weight).clone()}
     for e in range(gate_up.shape[0]):
         state[f"experts.{e}.w1.weight"] = gate_up[e, :d_ff].clone()
         state[f"experts.{e}.w3.weight"] = gate_up[e, d_ff:].clone()

@@ -77,7 +77,20 @@ def tiny_hf(sub, seed: int, folder: str = "tiny_hf", eos_bias: float = 0.0):
     (relative: the process's own directory). Returns (the trusted copy of the model, its tokenizer).
 
     ``eos_bias`` is added to the output bias of the eos token in both copies (so that rows end early)."""
-    from transformers import ByT5Tokenizer, LlamaConfig, LlamaForCausalLM
+    from transformers import ByT5Tokenizer
+
+    local = tiny_hf_local(seed, eos_bias)
+    cfg = sub.new("transformers.LlamaConfig", **HF_CONFIG)
+    remote = sub.new("transformers.LlamaForCausalLM", cfg)
+    remote.call("load_state_dict", {k: v.clone() for k, v in local.state_dict().items()})
+    remote.call("save_pretrained", folder)
+    sub.new("transformers.ByT5Tokenizer").call("save_pretrained", folder)
+    return local, ByT5Tokenizer()
+
+
+def tiny_hf_local(seed: int, eos_bias: float = 0.0):
+    """The trusted copy of ``tiny_hf``'s model, built in this process only."""
+    from transformers import LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
     local = LlamaForCausalLM(LlamaConfig(**HF_CONFIG)).eval()
@@ -85,12 +98,26 @@ def tiny_hf(sub, seed: int, folder: str = "tiny_hf", eos_bias: float = 0.0):
         for p in local.parameters():  # larger weights than the default init, so that logits differ clearly
             p.normal_(0.0, 0.3)
         local.lm_head.weight[1] += eos_bias / 3.0
-    cfg = sub.new("transformers.LlamaConfig", **HF_CONFIG)
-    remote = sub.new("transformers.LlamaForCausalLM", cfg)
-    remote.call("load_state_dict", {k: v.clone() for k, v in local.state_dict().items()})
-    remote.call("save_pretrained", folder)
-    sub.new("transformers.ByT5Tokenizer").call("save_pretrained", folder)
-    return local, ByT5Tokenizer()
+    return local
+
+
+def eos_matters(model, tokenizer, prompts: list[str], max_new_tokens: int) -> bool:
+    """Whether greedy decoding that ends rows at eos gives other texts than decoding that runs on past it
+    (dropping the eos tokens): after eos a random model may write only more eos or special tokens, which
+    decoding hides, and then a generator that never stops at eos cannot be told apart."""
+    with torch.no_grad():
+        for prompt in prompts:
+            ids = tokenizer(prompt, add_special_tokens=False, return_tensors="pt")["input_ids"]
+            for _ in range(max_new_tokens):
+                nxt = model(input_ids=ids).logits[:, -1].argmax(-1, keepdim=True)
+                ids = torch.cat((ids, nxt), dim=1)
+            row = ids[0, -max_new_tokens:].tolist()
+            ended = row[: row.index(1)] if 1 in row else row
+            ran_on = [t for t in row if t != 1]
+            skip = dict(skip_special_tokens=True)
+            if tokenizer.decode(ended, **skip) != tokenizer.decode(ran_on, **skip):
+                return True
+    return False
 
 
 def hf_reference_texts(model, tokenizer, prompts: list[str], max_new_tokens: int) -> list[str]:

@@ -78,7 +78,8 @@ def test_curve_loss_at(sub, rng):
 
 @pytest.mark.points(5)
 def test_loss_envelope(sub, rng):
-    """loss_envelope: per budget, the lowest curve and its model size (6 models, 9 budgets, shuffled rows)"""
+    """loss_envelope: per budget, the lowest curve and its model size (6 models, 9 budgets, shuffled rows);
+    an exact tie goes to the smaller model"""
     n, c, loss = O.training_curves(LAW, SIZES, FLOPS, rng, noise=0.01)
     budgets = torch.cat([BUDGETS, torch.tensor([1e11], dtype=O.F64)])  # the last one no curve covers
     got = sub.call("envelope.loss_envelope", n, c, loss, budgets)
@@ -89,6 +90,17 @@ def test_loss_envelope(sub, rng):
     )
     expect_close(got[1][:-1], n_opt[:-1], atol=0.5, what="loss_envelope n_opt, the 9 covered budgets")
     expect(bool(torch.isnan(got[1][-1])), "loss_envelope: a budget no curve covers must give n_opt = nan")
+    # an exact tie: two curves through the same point, the larger model's rows first
+    n_t = torch.tensor([2e8, 2e8, 2e8, 1e8, 1e8, 1e8], dtype=O.F64)
+    c_t = torch.tensor([1e15, 1e16, 1e17, 1e15, 1e16, 1e17], dtype=O.F64)
+    l_t = torch.tensor([3.0, 2.5, 2.2, 2.9, 2.5, 2.4], dtype=O.F64)
+    tie = sub.call("envelope.loss_envelope", n_t, c_t, l_t, torch.tensor([1e16], dtype=O.F64))
+    expect(
+        isinstance(tie, list | tuple) and len(tie) == 2 and float(tie[1][0]) == 1e8,
+        f"loss_envelope at a budget where two curves tie (loss 2.5 for 1e8 and 2e8 parameters, the 2e8 rows "
+        f"first) gave n_opt = {tie[1] if isinstance(tie, list | tuple) and len(tie) == 2 else tie}; "
+        f"ties go to the smaller model",
+    )
 
 
 @pytest.mark.points(5)

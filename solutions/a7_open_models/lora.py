@@ -72,7 +72,7 @@ class LoRALinear(nn.Module):
         # END SOLUTION
 
     def forward(self, x: Tensor) -> Tensor:
-        """x [..., in] -> [..., out]: the base layer plus the scaled low-rank update (not added when merged)."""
+        """x [..., in] -> [..., out]: the base layer plus the scaled update (inside it once merged)."""
         # BEGIN SOLUTION
         y = self.base_layer(x)
         if self.merged:
@@ -248,9 +248,8 @@ def load_adapter(model: nn.Module, config: dict, state: dict[str, Tensor]) -> li
     with torch.no_grad():
         for key, param in mine.items():
             if tuple(state[key].shape) != tuple(param.shape):
-                raise ValueError(
-                    f"the adapter's {key!r} is {tuple(state[key].shape)}, the model needs {tuple(param.shape)}"
-                )
+                got, want = tuple(state[key].shape), tuple(param.shape)
+                raise ValueError(f"the adapter's {key!r} is {got}, the model needs {want}")
             param.copy_(state[key])
     return sorted(lora_layers(model))
     # END SOLUTION

@@ -56,7 +56,7 @@ class LoRALinear(nn.Module):
         raise NotImplementedError("replace this line with your solution")
 
     def forward(self, x: Tensor) -> Tensor:
-        """x [..., in] -> [..., out]: the base layer plus the scaled low-rank update (not added when merged)."""
+        """x [..., in] -> [..., out]: the base layer plus the scaled update (inside it once merged)."""
         raise NotImplementedError("replace this line with your solution")
 
     @torch.no_grad()

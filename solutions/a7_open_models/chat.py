@@ -39,7 +39,13 @@ FAMILIES = ("llama2", "llama3", "mistral", "gemma", "phi3", "qwen2")
 # The special tokens of each family's tokenizer (one id each), in id order after the 256 byte ids.
 SPECIAL_TOKENS = {
     "llama2": ["<s>", "</s>"],
-    "llama3": ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+    "llama3": [
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+    ],
     "mistral": ["<s>", "</s>"],
     "gemma": ["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"],
     "phi3": ["<s>", "</s>", "<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],
@@ -238,23 +244,24 @@ def jinja_template(family: str) -> str:
     )
     loop_head = "{%- for m in turns -%}{%- set c = m['content'] -%}"
     templates = {
-        "llama2": alternate + loop_head
-        + "{%- if m['role'] == 'user' -%}"
+        "llama2": alternate + loop_head + "{%- if m['role'] == 'user' -%}"
         "{%- if loop.first and sys is not none -%}{%- set c = '<<SYS>>\\n' + sys + '\\n<</SYS>>\\n\\n' + c -%}"
         "{%- endif -%}{{ '<s>[INST] ' + c + ' [/INST]' }}"
         "{%- else -%}{{ ' ' + c + ' </s>' }}{%- endif -%}{%- endfor -%}",
-        "mistral": alternate + loop_head
-        + "{%- if m['role'] == 'user' -%}"
+        "mistral": alternate + loop_head + "{%- if m['role'] == 'user' -%}"
         "{%- if loop.first and sys is not none -%}{%- set c = sys + '\\n\\n' + c -%}{%- endif -%}"
         "{{ ('<s>' if loop.first else '') + '[INST] ' + c + ' [/INST]' }}"
         "{%- else -%}{{ ' ' + c + '</s>' }}{%- endif -%}{%- endfor -%}",
         "llama3": alternate + "{{ '<|begin_of_text|>' }}"
         "{%- if sys is not none -%}{{ '<|start_header_id|>system<|end_header_id|>\\n\\n' + sys + '<|eot_id|>' }}"
-        "{%- endif -%}" + loop_head
+        "{%- endif -%}"
+        + loop_head
         + "{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + c + '<|eot_id|>' }}"
         "{%- endfor -%}"
         "{%- if add_generation_prompt and turns and turns[-1]['role'] == 'user' -%}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif -%}",
-        "gemma": alternate + "{{ '<bos>' }}" + loop_head
+        "gemma": alternate
+        + "{{ '<bos>' }}"
+        + loop_head
         + "{%- if loop.first and sys is not none -%}{%- set c = sys + '\\n\\n' + c -%}{%- endif -%}"
         "{{ '<start_of_turn>' + ('model' if m['role'] == 'assistant' else 'user') + '\\n' + c"
         " + '<end_of_turn>\\n' }}{%- endfor -%}"

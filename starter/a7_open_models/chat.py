@@ -39,7 +39,13 @@ FAMILIES = ("llama2", "llama3", "mistral", "gemma", "phi3", "qwen2")
 # The special tokens of each family's tokenizer (one id each), in id order after the 256 byte ids.
 SPECIAL_TOKENS = {
     "llama2": ["<s>", "</s>"],
-    "llama3": ["<|begin_of_text|>", "<|end_of_text|>", "<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"],
+    "llama3": [
+        "<|begin_of_text|>",
+        "<|end_of_text|>",
+        "<|start_header_id|>",
+        "<|end_header_id|>",
+        "<|eot_id|>",
+    ],
     "mistral": ["<s>", "</s>"],
     "gemma": ["<bos>", "<eos>", "<start_of_turn>", "<end_of_turn>"],
     "phi3": ["<s>", "</s>", "<|endoftext|>", "<|system|>", "<|user|>", "<|assistant|>", "<|end|>"],

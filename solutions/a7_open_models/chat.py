@@ -5,7 +5,7 @@ markers, separators, where the system message goes, which token ends a turn. At 
 be reproduced character for character, and the prompt must end with the *generation prompt* (the text that
 opens the assistant's turn), or the model answers worse. The formats (see the handout's table for sources):
 
-    llama2   <s>[INST] <<SYS>>\\n{system}\\n<</SYS>>\\n\\n{user} [/INST] {assistant} </s><s>[INST] {user} [/INST]
+    llama2   <s>[INST] <<SYS>>\\n{system}\\n<</SYS>>\\n\\n{user} [/INST] {assistant} </s><s>[INST] ...
     llama3   <|begin_of_text|><|start_header_id|>{role}<|end_header_id|>\\n\\n{content}<|eot_id|>...
     mistral  <s>[INST] {system}\\n\\n{user} [/INST] {assistant}</s>[INST] {user} [/INST]
     gemma    <bos><start_of_turn>user\\n{system}\\n\\n{user}<end_of_turn>\\n<start_of_turn>model\\n...
@@ -243,9 +243,13 @@ def jinja_template(family: str) -> str:
         "{%- set turns = messages[1:] if sys is not none else messages -%}"
     )
     loop_head = "{%- for m in turns -%}{%- set c = m['content'] -%}"
+    gen = (
+        "{%- if add_generation_prompt and turns and turns[-1]['role'] == 'user' -%}"  # only after a user turn
+    )
     templates = {
         "llama2": alternate + loop_head + "{%- if m['role'] == 'user' -%}"
-        "{%- if loop.first and sys is not none -%}{%- set c = '<<SYS>>\\n' + sys + '\\n<</SYS>>\\n\\n' + c -%}"
+        "{%- if loop.first and sys is not none -%}"
+        "{%- set c = '<<SYS>>\\n' + sys + '\\n<</SYS>>\\n\\n' + c -%}"
         "{%- endif -%}{{ '<s>[INST] ' + c + ' [/INST]' }}"
         "{%- else -%}{{ ' ' + c + ' </s>' }}{%- endif -%}{%- endfor -%}",
         "mistral": alternate + loop_head + "{%- if m['role'] == 'user' -%}"
@@ -253,31 +257,32 @@ def jinja_template(family: str) -> str:
         "{{ ('<s>' if loop.first else '') + '[INST] ' + c + ' [/INST]' }}"
         "{%- else -%}{{ ' ' + c + '</s>' }}{%- endif -%}{%- endfor -%}",
         "llama3": alternate + "{{ '<|begin_of_text|>' }}"
-        "{%- if sys is not none -%}{{ '<|start_header_id|>system<|end_header_id|>\\n\\n' + sys + '<|eot_id|>' }}"
+        "{%- if sys is not none -%}"
+        "{{ '<|start_header_id|>system<|end_header_id|>\\n\\n' + sys + '<|eot_id|>' }}"
         "{%- endif -%}"
         + loop_head
         + "{{ '<|start_header_id|>' + m['role'] + '<|end_header_id|>\\n\\n' + c + '<|eot_id|>' }}"
-        "{%- endfor -%}"
-        "{%- if add_generation_prompt and turns and turns[-1]['role'] == 'user' -%}{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif -%}",
+        "{%- endfor -%}" + gen + "{{ '<|start_header_id|>assistant<|end_header_id|>\\n\\n' }}{%- endif -%}",
         "gemma": alternate
         + "{{ '<bos>' }}"
         + loop_head
         + "{%- if loop.first and sys is not none -%}{%- set c = sys + '\\n\\n' + c -%}{%- endif -%}"
         "{{ '<start_of_turn>' + ('model' if m['role'] == 'assistant' else 'user') + '\\n' + c"
-        " + '<end_of_turn>\\n' }}{%- endfor -%}"
-        "{%- if add_generation_prompt and turns and turns[-1]['role'] == 'user' -%}{{ '<start_of_turn>model\\n' }}{%- endif -%}",
+        " + '<end_of_turn>\\n' }}{%- endfor -%}" + gen + "{{ '<start_of_turn>model\\n' }}{%- endif -%}",
         "phi3": alternate
         + "{%- if sys is not none -%}{{ '<|system|>\\n' + sys + '<|end|>\\n' }}{%- endif -%}"
         + loop_head
         + "{{ '<|' + m['role'] + '|>\\n' + c + '<|end|>\\n' }}{%- endfor -%}"
-        "{%- if add_generation_prompt and turns and turns[-1]['role'] == 'user' -%}{{ '<|assistant|>\\n' }}{%- endif -%}",
+        + gen
+        + "{{ '<|assistant|>\\n' }}{%- endif -%}",
         "qwen2": alternate
         + "{{ '<|im_start|>system\\n' + (sys if sys is not none else '"
         + QWEN_DEFAULT_SYSTEM
         + "') + '<|im_end|>\\n' }}"
         + loop_head
         + "{{ '<|im_start|>' + m['role'] + '\\n' + c + '<|im_end|>\\n' }}{%- endfor -%}"
-        "{%- if add_generation_prompt and turns and turns[-1]['role'] == 'user' -%}{{ '<|im_start|>assistant\\n' }}{%- endif -%}",
+        + gen
+        + "{{ '<|im_start|>assistant\\n' }}{%- endif -%}",
     }
     if family not in templates:
         raise ValueError(f"unknown family {family!r}; expected one of {FAMILIES}")

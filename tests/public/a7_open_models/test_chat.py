@@ -14,7 +14,8 @@ A1 = {"role": "assistant", "content": "Hi there"}
 Q2 = {"role": "user", "content": "How are you?"}
 
 WANT = {
-    "llama2": "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHello [/INST] Hi there </s><s>[INST] How are you? [/INST]",
+    "llama2": "<s>[INST] <<SYS>>\nBe brief.\n<</SYS>>\n\nHello [/INST] Hi there </s>"
+    "<s>[INST] How are you? [/INST]",
     "llama3": "<|begin_of_text|><|start_header_id|>system<|end_header_id|>\n\nBe brief.<|eot_id|>"
     "<|start_header_id|>user<|end_header_id|>\n\nHello<|eot_id|><|start_header_id|>assistant<|end_header_id|>"
     "\n\nHi there<|eot_id|><|start_header_id|>user<|end_header_id|>\n\nHow are you?<|eot_id|>"
@@ -28,7 +29,8 @@ WANT = {
     "<|im_start|>assistant\nHi there<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n"
     "<|im_start|>assistant\n",
 }
-ANSWER = {  # the labelled text of [Q1, A1]: the answer as written after the generation prompt, then end of turn
+# the labelled text of [Q1, A1]: the answer as written after the generation prompt, then the end of turn
+ANSWER = {
     "llama2": " Hi there </s>",
     "llama3": "Hi there<|eot_id|>",
     "mistral": " Hi there</s>",

@@ -29,8 +29,8 @@ def _labels_message(family, got, want, what):
         where = bad[0] if bad else min(len(labels), len(want_labels))
         return (
             f"encode_for_training({family!r}, {what}): {len(bad)} labels are wrong (lengths {len(labels)} "
-            f"and {len(want_labels)}), the first at token {where}: only assistant spans through the end-of-turn "
-            f"token {O.ref_chat.END_OF_TURN[family]!r} keep their ids, unshifted; the rest is -100"
+            f"and {len(want_labels)}), the first at token {where}: only assistant spans through the "
+            f"end-of-turn token {O.ref_chat.END_OF_TURN[family]!r} keep their ids, unshifted; the rest is -100"
         )
     return None
 

@@ -30,7 +30,7 @@ def _labels_message(family, got, want, what):
         return (
             f"encode_for_training({family!r}, {what}): {len(bad)} labels are wrong (lengths {len(labels)} "
             f"and {len(want_labels)}), the first at token {where}: only assistant spans through the "
-            f"end-of-turn token {O.ref_chat.END_OF_TURN[family]!r} keep their ids, unshifted; the rest is -100"
+            f"end-of-turn token {O.ref_chat.END_OF_TURN[family]!r} keep their ids, unshifted; others -100"
         )
     return None
 

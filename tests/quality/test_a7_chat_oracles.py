@@ -2,8 +2,8 @@
 
 - Mistral: ``mistral-common``'s v1 instruct encoding (Mistral-7B-Instruct-v0.1) with the SentencePiece
   tokenizer it ships. Its token pieces are turned back into text (``▁`` is a space, ``<0x0A>`` a newline) and
-  the one dummy-prefix space SentencePiece puts after each ``<s>`` and ``</s>`` is removed; the labelled span of
-  every answer must be exactly the tokens of mistral-common's assistant message.
+  the one dummy-prefix space SentencePiece puts after each ``<s>`` and ``</s>`` is removed; the labelled span
+  of every answer must be exactly the tokens of mistral-common's assistant message.
 - LLaMA-2 chat, Mistral (no system message) and Qwen2's ChatML: ``fschat``'s conversation templates
   ``llama-2``, ``mistral`` and ``qwen-7b-chat`` (fschat's strings carry no leading BOS).
 - The Jinja templates: a tokenizer saved with ``save_pretrained`` and loaded back renders them through

@@ -1,39 +1,36 @@
 """Quality of the a7 grading suites (the shared checks of `_quality.AssignmentQuality`).
 
-This file covers Problem 4 (lora), worth 30 of the assignment's points: the hidden suite's LoRA file, its
-mutants (``a7_mutants_lora.py``) and the alternatives of ``lora.py``. While the other problems' files are
-not there, "full marks" means the LoRA problem's 30 points.
+a7's mutants live in one file per problem, ``a7_mutants_<problem>.py``; this test joins them. ``task_points``
+is the handout's split; while a problem's suite file is not there yet, the total checked is that of the files
+present.
 """
 
 import pytest
-from _quality import (
+from _quality import (  # noqa: F401
     ROOT,
     AssignmentQuality,
     failures,
     load_module,
     points_markers,
-    pytest_generate_tests,  # noqa: F401
+    pytest_generate_tests,
 )
 
-LORA_POINTS = 30
+SPLIT = {"test_chat.py": 15, "test_masking.py": 10, "test_lora.py": 30}
+SUITE = ROOT / "autograder" / "suites" / "a7_open_models"
 
 
 class TestA7Quality(AssignmentQuality):
     folder = "a7_open_models"
-    task_points = {"test_lora.py": LORA_POINTS}
-    min_mutants = 8
-    min_alternatives = 2
+    min_mutants = 15
+    min_alternatives = 4
+    task_points = {name: points for name, points in SPLIT.items() if (SUITE / name).is_file()}
 
     @classmethod
-    def mutants(cls) -> list[tuple[str, str, str, str, str]]:
-        path = ROOT / "tests" / "quality" / "a7_mutants_lora.py"
-        return list(load_module("llmkit_quality_a7_mutants_lora", path).MUTANTS)
-
-    @classmethod
-    def suite_points(cls) -> float:
-        """Points of the hidden suite's files that are there (the LoRA problem alone, or all problems)."""
-        suite = ROOT / "autograder" / "suites" / cls.folder
-        return sum(sum(points_markers(p.read_text())) for p in suite.glob("test_*.py"))
+    def mutants(cls):
+        found = []
+        for path in sorted((ROOT / "tests" / "quality").glob("a7_mutants_*.py")):
+            found += list(load_module(f"llmkit_quality_{path.stem}", path).MUTANTS)
+        return found
 
     @pytest.mark.parametrize("suite", ["hidden", "public"])
     def test_reference_full_marks(self, suite, hidden_results, public_results):
@@ -41,11 +38,12 @@ class TestA7Quality(AssignmentQuality):
         assert result["tests"], "no tests ran"
         assert result["score"] == result["max_score"], "\n".join(failures(result))
         if suite == "hidden":
-            assert result["max_score"] == self.suite_points()
+            assert result["max_score"] == sum(self.task_points.values())
 
     def test_hidden_points_follow_the_task_split(self, hidden_results):
-        suite = ROOT / "autograder" / "suites" / self.folder
-        got = sum(points_markers((suite / "test_lora.py").read_text()))
-        assert got == LORA_POINTS, f"test_lora.py: {got} points, the handout's Problem 4 gives {LORA_POINTS}"
         total = sum(t["max_score"] for t in hidden_results["reference"]["tests"])
-        assert total == self.suite_points()
+        assert total == sum(self.task_points.values())
+        assert sorted(p.name for p in SUITE.glob("test_*.py")) == sorted(self.task_points)
+        for name, points in self.task_points.items():
+            got = sum(points_markers((SUITE / name).read_text()))
+            assert got == points, f"{name}: {got} points, the handout's split gives {points}"

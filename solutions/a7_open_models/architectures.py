@@ -6,7 +6,7 @@ dict, and every module below reads them from ``ArchConfig``:
 
 | switch | families | config.json |
 | --- | --- | --- |
-| sliding-window attention, W keys including the query's own | Mistral (Phi-3, Qwen2 optionally) | ``sliding_window`` |
+| sliding window, W keys including the query's own | Mistral (Phi-3, Qwen2 optional) | ``sliding_window`` |
 | biases on q, k and v (not o) | Qwen2 | ``model_type: qwen2`` |
 | GELU with the tanh approximation in the gated MLP (GeGLU) | Gemma | ``hidden_act: gelu_pytorch_tanh`` |
 | embeddings multiplied by sqrt(hidden_size) | Gemma | ``model_type: gemma`` |

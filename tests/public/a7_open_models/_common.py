@@ -70,8 +70,9 @@ def hf_model(rng: torch.Generator, family: str, **overrides):
 def describe(hf) -> str:
     c = hf.config
     window = f", sliding window {c.sliding_window}" if getattr(c, "sliding_window", None) else ""
-    return (f"tiny {c.model_type} (V={c.vocab_size}, C={c.hidden_size}, {c.num_hidden_layers} layers, "
-            f"{c.num_attention_heads} heads, {c.num_key_value_heads} KV heads, d={c.head_dim}{window})")  # fmt: skip
+    heads = f"{c.num_attention_heads} heads, {c.num_key_value_heads} KV heads, d={c.head_dim}"
+    sizes = f"V={c.vocab_size}, C={c.hidden_size}, {c.num_hidden_layers} layers"
+    return f"tiny {c.model_type} ({sizes}, {heads}{window})"
 
 
 def hf_config(hf) -> dict:
@@ -112,7 +113,7 @@ def hf_generate(hf, idx: torch.Tensor, n: int) -> torch.Tensor:
 
 
 def save(hf, folder: Path, shards: bool = False) -> Path:
-    """``save_pretrained`` into `folder`; with `shards`, small shards and a ``model.safetensors.index.json``."""
+    """``save_pretrained`` into `folder`; with `shards`, small shards and their index file."""
     hf.save_pretrained(folder, max_shard_size="8KB" if shards else "50MB")
     if shards and not (folder / "model.safetensors.index.json").is_file():
         raise RuntimeError("save_pretrained did not shard the model")

@@ -14,7 +14,8 @@ MUTANTS = [
         "gemma_embeddings_unscaled",
         "architectures.py",
         "Gemma's embeddings not multiplied by sqrt(hidden_size)",
-        "        if cfg.embed_scale:\n            x = x * torch.tensor(cfg.hidden_size**0.5, dtype=x.dtype)\n",
+        "        if cfg.embed_scale:\n"
+        "            x = x * torch.tensor(cfg.hidden_size**0.5, dtype=x.dtype)\n",
         "",
     ),
     (
@@ -56,7 +57,8 @@ MUTANTS = [
         "tied_head_ignored",
         "architectures.py",
         "tie_word_embeddings ignored: Gemma's lm_head stays random",
-        "        if config.tie_word_embeddings:\n            self.lm_head.weight = self.embed_tokens.weight\n",
+        "        if config.tie_word_embeddings:\n"
+        "            self.lm_head.weight = self.embed_tokens.weight\n",
         "        pass\n",
     ),
     (
@@ -91,7 +93,8 @@ MUTANTS = [
         "missing_key_ignored",
         "checkpoints.py",
         "a parameter the checkpoint lacks keeps its random value",
-        '            raise CheckpointError(f"missing {name}: the checkpoint has no tensor for this parameter")\n',
+        "            raise CheckpointError("
+        'f"missing {name}: the checkpoint has no tensor for this parameter")\n',
         "            pass\n",
     ),
     (

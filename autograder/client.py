@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from autograder import probes, wire
+from autograder import exchange, probes, wire
 
 _KIT_PARENT = Path(__file__).resolve().parent.parent
 _BOOTSTRAP = (
@@ -481,8 +481,11 @@ class Submission:
         limits: Limits,
         deadline: float | None = None,
         modules: tuple[str, ...] = (),
+        exchange: tuple[str, ...] = (),
     ) -> None:
         self.zygote = zygote
+        self.exchange = tuple(exchange)  # the declared directions of the file exchange (exchange.py)
+        self._exchanged = 0
         self.path = path
         self.modules = [m.removesuffix(".py") for m in modules]
         self.hung: str | None = None
@@ -564,6 +567,59 @@ class Submission:
             yield
         finally:
             self.reply_cap = saved
+
+    # ------------------------------------------------------------------------------------ file exchange
+
+    def _check_declared(self, direction: str) -> None:
+        if direction not in self.exchange:
+            raise RuntimeError(
+                f"the suite moves files {direction!r} of the sandbox, but the assignment does not declare "
+                f"exchange: [{direction}] in course.yml"
+            )
+
+    def _exchange_name(self, name: str) -> str:
+        self._exchanged += 1
+        safe = "".join(c if c.isalnum() or c in "_-" else "_" for c in name)[:40] or "folder"
+        return f"{self._exchanged}-{safe}"
+
+    def send_folder(self, folder: Path, name: str = "folder") -> str:
+        """Copy `folder` (written by the suite, e.g. with ``save_pretrained``) where the submission's code
+        can read it, read-only, and return that path, to pass to a call. Needs ``exchange: [in]``."""
+        self._check_declared("in")
+        dest = self.path.resolve() / exchange.INBOX / self._exchange_name(name)
+        try:
+            exchange.copy_in(Path(folder), dest)
+        except exchange.ExchangeError as exc:
+            raise RuntimeError(f"the suite cannot send {name}: {exc}") from None
+        return str(dest)
+
+    def outbox(self, name: str = "outbox") -> str:
+        """A path in the worker's own working directory for the submission's code to write files into
+        (it creates the folder); `collect` brings them back. Needs ``exchange: [out]``."""
+        self._check_declared("out")
+        worker = self._ensure_worker()
+        return str(worker.workdir / "outbox" / self._exchange_name(name))
+
+    def collect(
+        self,
+        folder: str,
+        max_files: int = exchange.MAX_FILES,
+        max_bytes: int = exchange.MAX_TOTAL_BYTES,
+        timeout: float | None = None,
+    ) -> dict[str, Any]:
+        """The files the submission wrote under `folder` (an `outbox`), ``{relative name: content}``: a
+        parsed JSON value for ``.json``, ``{tensor name: tensor}`` for ``.safetensors``. Anything else (a
+        link, a special file, another type, a name escaping the folder, too many or too large files)
+        fails the test with a `CallFailed` saying which file and why; nothing is ever unpickled."""
+        self._check_declared("out")
+        what = f"collecting {Path(folder).name}"
+        message = {"op": "collect", "path": str(folder), "max_files": max_files, "max_bytes": max_bytes}
+        with self.reply_limit(max_bytes + 4096):
+            reply = self._request(message, (), {}, None, what=what, timeout=timeout)
+        try:
+            return exchange.accept(reply, max_files, max_bytes)
+        except exchange.ExchangeError as exc:
+            raise CallFailed(f"{what}: {exc}", kind="exchange") from None
 
     def source(self, filename: str) -> str:
         """The text of a submitted file ("" if absent), read on the trusted side and never imported."""

@@ -33,6 +33,7 @@ ROOT_ENV = "LLMKIT_ROOT"
 
 FOLDER_RE = re.compile(r"a([1-9][0-9]*)_[a-z][a-z0-9_]*")
 MODULE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\.py")
+EXCHANGE_DIRECTIONS = ("in", "out")  # see exchange.py
 DATA_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # no "..", no hidden names
 
 BUILTIN_DEFAULTS: dict[str, Any] = {"time_limit": 300, "call_timeout": 30, "memory_limit_mb": 4096}
@@ -47,6 +48,7 @@ _ASSIGNMENT_KEYS = {
     "enabled": True,
     "modules": False,
     "data": False,
+    "exchange": False,
     **_DEFAULT_KEYS,
 }
 _LATE_KEYS = {"grace_minutes": False, "penalty_per_day": True, "max_days_late": False}
@@ -89,6 +91,8 @@ class Assignment:
     late_policy: LatePolicy | None = None
     # files or folders under assignments/<folder>/ that the submission's code may read, beside its modules
     data: tuple[str, ...] = ()
+    # the directions files cross the sandbox in ("in": folders the suite sends, "out": files it collects)
+    exchange: tuple[str, ...] = ()
 
     def late_multiplier(self, submitted: datetime) -> float:
         """The factor applied to the score of work submitted at ``submitted`` (timezone-aware)."""
@@ -301,6 +305,23 @@ class _Reader:
             names.append(value)
         return tuple(names)
 
+    def exchange(self, entry: _Entry) -> tuple[str, ...]:
+        """The directions files cross the sandbox in: a list of ``in`` and ``out``."""
+        node = entry.value
+        if not isinstance(node, SequenceNode):
+            got = _describe(node)
+            raise self.error(entry.line, entry.path, f"expected a list such as [in, out], got {got}")
+        self.check_tag(node, entry.line, entry.path)
+        found: list[str] = []
+        for index, item in enumerate(node.value):
+            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
+            value = self.scalar(item_entry)
+            if value not in EXCHANGE_DIRECTIONS or value in found:
+                got = "listed twice" if value in found else f"got {_describe(item)}"
+                raise self.error(item_entry.line, item_entry.path, f"expected in or out, {got}")
+            found.append(value)
+        return tuple(found)
+
     def data(self, entry: _Entry) -> tuple[str, ...]:
         """Relative paths inside the assignment's folder: no absolute path, no ``..``, nothing hidden."""
         node = entry.value
@@ -404,6 +425,7 @@ class _Reader:
         enabled = self.boolean(fields["enabled"])
         modules = self.modules(fields["modules"]) if "modules" in fields else ()
         data = self.data(fields["data"]) if "data" in fields else ()
+        exchange = self.exchange(fields["exchange"]) if "exchange" in fields else ()
         clash = sorted(set(modules) & {d.split("/")[0] for d in data})
         if clash:
             raise self.error(fields["data"].line, fields["data"].path, f"{clash[0]} is a submitted module")
@@ -431,6 +453,7 @@ class _Reader:
             modules=modules,
             late_policy=limits["late_policy"],
             data=data,
+            exchange=exchange,
         )
 
 

@@ -144,7 +144,12 @@ def run_suite(
     )
     limits = limits_for(assignment)
     submission = Submission(
-        zygote, staged.path, limits, deadline=start + limits.cpu_seconds, modules=assignment.modules
+        zygote,
+        staged.path,
+        limits,
+        deadline=start + limits.cpu_seconds,
+        modules=assignment.modules,
+        exchange=assignment.exchange,
     )
     context = GradingContext(submission=submission, seed=seed)
     plugins = [GradingPlugin(context), _OutputByTest(submission)]

@@ -13,7 +13,8 @@ supervisor never runs submitted code: it reports the worker's process id and, la
 status pipe.
 
 Requests (``op``): ``import`` modules, ``call`` a target ("module.attr.attr") with arguments, ``method`` of a
-handle, ``probe`` (a call or method inside the kit's instrumentation, see ``probes.py``), ``free`` a handle.
+handle, ``probe`` (a call or method inside the kit's instrumentation, see ``probes.py``), ``collect`` the
+files of an outbox folder (see ``exchange.py``), ``free`` a handle.
 Replies: ``{"ok": true, "value": ...}`` or ``{"ok": false, "error": {...}}``.
 Objects that cannot cross the wire stay here and travel as handles.
 """
@@ -36,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from autograder import confine, probes, wire
+from autograder import confine, exchange, probes, wire
 
 ZYGOTE_READY = b"zygote-ready\n"
 _SUBMISSION_DIR = ""
@@ -110,6 +111,10 @@ class _Worker:
             return probes.run(self, request)
         if op == "getattr":
             return getattr(self.resolve(wire.Handle(request["handle"], "?")), request["name"])
+        if op == "collect":  # the files of an outbox folder, checked again on the trusted side
+            return exchange.read_outbox(
+                str(request["path"]), int(request["max_files"]), int(request["max_bytes"])
+            )
         if op == "free":
             self.handles.pop(request["handle"], None)
             return None

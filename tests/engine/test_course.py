@@ -264,3 +264,16 @@ def test_yaml_tags_are_never_executed(tmp_path: Path) -> None:
     with pytest.raises(CourseError):
         load_course(write(tmp_path, text))
     assert not marker.exists()
+
+
+def test_the_file_exchange_is_declared_per_assignment(tmp_path: Path) -> None:
+    course = load_course(write(tmp_path, BASE + "    exchange: [in, out]\n"))
+    assert course.assignments["a4_context"].exchange == ("in", "out")
+    assert course.assignments["a3_attention"].exchange == ()
+    for bad, message in (
+        ("[in, in]", "listed twice"),
+        ("[sideways]", "expected in or out"),
+        ("in", "a list"),
+    ):
+        with pytest.raises(CourseError, match=message):
+            load_course(write(tmp_path, BASE + f"    exchange: {bad}\n"))

@@ -15,7 +15,13 @@ from _quality import (  # noqa: F401
     pytest_generate_tests,
 )
 
-SPLIT = {"test_chat.py": 15, "test_masking.py": 10, "test_lora.py": 30}
+SPLIT = {
+    "test_architectures.py": 25,
+    "test_checkpoints.py": 20,
+    "test_chat.py": 15,
+    "test_masking.py": 10,
+    "test_lora.py": 30,
+}
 SUITE = ROOT / "autograder" / "suites" / "a7_open_models"
 
 
@@ -28,7 +34,7 @@ class TestA7Quality(AssignmentQuality):
     @classmethod
     def mutants(cls):
         found = []
-        for path in sorted((ROOT / "tests" / "quality").glob("a7_mutants_*.py")):
+        for path in sorted((ROOT / "tests" / "quality").glob("a7_mutants*.py")):
             found += list(load_module(f"llmkit_quality_{path.stem}", path).MUTANTS)
         return found
 

@@ -3,7 +3,8 @@
     llmkit start A [--dir DIR]                 copy the starter of assignment A into a workspace
     llmkit check A [PATH] [--hidden]           self-check: public tests (or the hidden suite, where present)
     llmkit submit A [PATH] [--out FILE]        validate and zip a submission
-    llmkit grade A SUBMISSION... --out DIR     grade a class: results.json, feedback.md, gradebook.csv
+    llmkit grade A SUBMISSION... --out DIR     grade a class: results, feedback, gradebook, class report
+    llmkit gradebook merge OUT... --out DIR    join the outputs of `llmkit grade --shard i/n` runs
     llmkit build [--check]                     regenerate starter/ from solutions/
     llmkit release --out DIR                   the student bundle: no solutions, no hidden suites
     llmkit export gradescope A --out FILE.zip  an autograder bundle for Gradescope
@@ -132,43 +133,158 @@ def _with_limits(assignment, args: argparse.Namespace):
     return dataclasses.replace(assignment, **changes)
 
 
-def cmd_grade(args: argparse.Namespace) -> int:
-    from autograder.runner import grade_batch
+class _Progress:
+    """The batch as it goes: a tqdm bar (counts, elapsed, estimate, running mean) on a terminal, else one
+    plain line per submission. A failed submission always gets a line of its own."""
 
-    course = _course()
-    assignment = _with_limits(course.resolve(args.assignment), args)
-    submissions = [Path(s) for s in args.submissions]
-    missing = [str(s) for s in submissions if not s.exists()]
-    if missing:
-        raise KitError(f"no such submission: {', '.join(missing)}")
-    out = Path(args.out)
-    start = time.monotonic()
+    def __init__(self, total: int, stream=None) -> None:
+        self.stream = stream or sys.stderr
+        self.total, self.scores, self.bar = total, [], None
+        if self.stream.isatty():
+            from tqdm import tqdm
 
-    from autograder.results import printable
+            self.bar = tqdm(total=total, file=self.stream, unit="sub", dynamic_ncols=True)
 
-    def progress(done: int, total: int, report) -> None:
+    def skipped(self, report) -> None:
+        self.scores.append(report.score)
+        if self.bar is not None:
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"mean {sum(self.scores) / len(self.scores):.1f} (resumed)")
+
+    def __call__(self, done: int, total: int, report) -> None:
+        from autograder.results import printable
+
+        self.scores.append(report.score)
+        mean = sum(self.scores) / len(self.scores)
         state = f"error: {report.error}" if report.error else f"{report.score:g}/{report.max_score:g}"
         line = printable(f"[{done}/{total}] {report.name}: {state} ({report.execution_time:.1f} s)")
+        if self.bar is not None:
+            if report.error:
+                self.bar.write(printable(f"FAILED {report.name}: {report.error}"), file=self.stream)
+            self.bar.update(1)
+            self.bar.set_postfix_str(f"mean {mean:.1f}")
+            return
         try:
             print(line, flush=True)
         except BrokenPipeError:  # nobody reads the progress any more; grading goes on regardless
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
-    reports = grade_batch(
-        assignment,
-        submissions,
-        out,
-        hidden=not args.public,
-        jobs=args.jobs,
-        fail_fast=args.fail_fast,
-        progress=progress,
-    )
-    elapsed = time.monotonic() - start
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _summary_table(reports, rows, elapsed: float, skipped: int) -> list[str]:
+    """The end of a batch: how many, how they scored, what was late, where the results are."""
+    import statistics
+
+    finals = [float(r["final_score"]) for r in rows]
     errors = sum(1 for r in reports if r.error)
+    late = sum(1 for r in rows if float(r["penalty"]) > 0)
+    cells = [
+        ("submissions", f"{len(reports)}"),
+        ("graded now", f"{len(reports) - skipped}"),
+        ("already graded (resumed)", f"{skipped}"),
+        ("grading errors", f"{errors}"),
+        ("late (penalized)", f"{late}"),
+        ("final score mean / median", f"{statistics.fmean(finals):.1f} / {statistics.median(finals):.1f}"
+         if finals else "-"),
+        ("final score min / max", f"{min(finals):g} / {max(finals):g}" if finals else "-"),
+        ("wall time", f"{elapsed:.1f} s"),
+    ]  # fmt: skip
+    width = max(len(k) for k, _ in cells)
+    rule = "-" * (width + 14)
+    return [rule, *(f"{k:<{width}}  {v:>10}" for k, v in cells), rule]
+
+
+def _write_reports(out: Path, assignment, reports, extensions, title: str) -> list[dict]:
+    from autograder.classreport import write_class_report
+    from autograder.results import gradebook_rows
+
+    rows = gradebook_rows(reports, assignment, extensions)
+    write_class_report(out, title, reports, rows)
+    return rows
+
+
+def cmd_grade(args: argparse.Namespace) -> int:
+    from autograder.intake import collect
+    from autograder.late import load_extensions
+    from autograder.runner import grade_batch
+    from autograder.shards import parse_shard
+
+    course = _course()
+    assignment = _with_limits(course.resolve(args.assignment), args)
+    shard = parse_shard(args.shard) if args.shard else None
+    extensions = load_extensions(Path(args.extensions) if args.extensions else None)
+    entries = collect([Path(s) for s in args.submissions], assignment.due.tzinfo)
+    if not entries:
+        raise KitError("no submissions found in " + ", ".join(args.submissions))
+    out = Path(args.out)
+    start = time.monotonic()
+    progress = _Progress(len(entries) if shard is None else 0, sys.stderr)
+    skipped: list = []
+
+    def on_skip(report) -> None:
+        skipped.append(report)
+        progress.skipped(report)
+
+    if progress.bar is None:
+        progress.stream = sys.stdout
+    try:
+        reports = grade_batch(
+            assignment,
+            entries,
+            out,
+            hidden=not args.public,
+            jobs=args.jobs,
+            fail_fast=args.fail_fast,
+            progress=progress,
+            regrade=set(args.regrade or ()),
+            shard=shard,
+            extensions=extensions,
+            on_skip=on_skip,
+        )
+    finally:
+        progress.close()
+    title = f"{course.term}: {assignment.title} ({assignment.id})"
+    if shard is not None:
+        title += f", shard {shard[0]}/{shard[1]}"
+    rows = _write_reports(out, assignment, reports, extensions, title)
+    elapsed = time.monotonic() - start
+    for line in _summary_table(reports, rows, elapsed, len(skipped)):
+        print(line)
     print(
-        f"Graded {len(reports)} submission(s) in {elapsed:.1f} s ({errors} with errors); "
-        f"results in {out}/<name>/results.json, gradebook in {out / 'gradebook.csv'}"
+        f"Results in {out}/<name>/, gradebook {out / 'gradebook.csv'}, "
+        f"class report {out / 'class_report.html'}"
     )
+    return 0
+
+
+def cmd_merge(args: argparse.Namespace) -> int:
+    from autograder.late import load_extensions
+    from autograder.results import GRADEBOOK, write_gradebook
+    from autograder.shards import merge
+
+    course = _course()
+    outs = [Path(p) for p in args.shards]
+    dest = Path(args.out)
+    merged = merge(outs, dest)
+    assignment = course.resolve(merged.assignment)
+    extensions = load_extensions(Path(args.extensions) if args.extensions else None)
+    write_gradebook(dest / GRADEBOOK, merged.reports, assignment, extensions)
+    _write_reports(
+        dest, assignment, merged.reports, extensions, f"{course.term}: {assignment.title} ({assignment.id})"
+    )
+    print(f"Merged {len(outs)} shard(s): {len(merged.reports)} submission(s) in {dest / GRADEBOOK}")
+    if merged.missing_shards or merged.ungraded:
+        if merged.missing_shards:
+            print(
+                f"gap: no output for shard(s) {', '.join(map(str, merged.missing_shards))}", file=sys.stderr
+            )
+        if merged.ungraded:
+            names = ", ".join(merged.ungraded[:20]) + (" ..." if len(merged.ungraded) > 20 else "")
+            print(f"gap: {len(merged.ungraded)} submission(s) without results: {names}", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -243,7 +359,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--call-timeout", type=float, help="seconds per call into student code (default: course.yml)"
     )
+    p.add_argument("--regrade", nargs="+", metavar="NAME", help="grade these again even if they are graded")
+    p.add_argument("--shard", metavar="I/N", help="grade only slice I (from 0) of N, for several machines")
+    p.add_argument("--extensions", metavar="CSV", help="per-student extensions (student,due,days)")
     p.set_defaults(func=cmd_grade)
+
+    p = sub.add_parser("gradebook", help="join the outputs of sharded runs")
+    gsub = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    m = gsub.add_parser("merge", help="merge the OUT folders of `llmkit grade --shard` runs")
+    m.add_argument("shards", nargs="+", metavar="SHARD_OUT")
+    m.add_argument("--out", required=True, help="the folder of the merged gradebook")
+    m.add_argument("--extensions", metavar="CSV", help="per-student extensions (student,due,days)")
+    m.set_defaults(func=cmd_merge)
 
     p = sub.add_parser("build", help="regenerate starter/ from solutions/")
     p.add_argument("--check", action="store_true", help="fail if the checked-in starter is out of date")

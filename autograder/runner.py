@@ -29,8 +29,9 @@ from autograder import confine, results
 from autograder.client import CallFailed, Limits, Submission, Zygote
 from autograder.course import Assignment, kit_root
 from autograder.errors import KitError
+from autograder.intake import Entry, from_file_name
 from autograder.plugin import GradingContext, GradingPlugin, TestResult, derive_seed
-from autograder.staging import Staged, copy_data, install_data, stage, submission_name, unique_name
+from autograder.staging import Staged, copy_data, install_data, stage, unique_name
 
 TEST_OUTPUT_TAIL = 2000
 # address space a trusted grader child may add to what it maps when forked (replies are bounded by the
@@ -56,6 +57,8 @@ class Report:
     sandbox: list[str] = field(default_factory=list)
     output: str = ""
     execution_time: float = 0.0
+    student: str = ""  # the student id(s), from the submission's metadata or file name
+    submitted: str = ""  # when it was submitted (ISO 8601 with timezone), "" when unknown
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -250,35 +253,89 @@ def _error_report(name: str, source: str, assignment: Assignment, hidden: bool, 
 
 def grade_batch(
     assignment: Assignment,
-    submissions: list[Path],
+    submissions: list[Path | Entry],
     out: Path | None,
     *,
     hidden: bool = True,
     jobs: int = 1,
     fail_fast: bool = False,
     progress: Callable[[int, int, Report], None] | None = None,
+    regrade: set[str] | None = None,
+    shard: tuple[int, int] | None = None,
+    extensions: dict | None = None,
+    on_skip: Callable[[Report], None] | None = None,
 ) -> list[Report]:
-    """Grade every submission; write `out/<name>/results.json`, feedback and `out/gradebook.csv` when
-    `out` is given. Never raises for a bad submission: its report carries the error instead."""
+    """Grade every submission; write `out/<name>/` (results.json, feedback, report.json) as each one
+    finishes and keep `out/gradebook.csv` in step with those files. Never raises for a bad submission:
+    its report carries the error instead.
+
+    With `out`, a submission whose saved report is intact and was made from the same files (content
+    digest), with the same suite, is not graded again (`on_skip` is told); `regrade` names submissions
+    (output folder names or student ids) graded again regardless. `shard=(i, n)` grades only the i-th of
+    n deterministic slices (see :func:`shards.in_shard`) and records which slice it was in
+    `out/shard.json`."""
+    from autograder import shards
+
     suite = suite_dir(assignment, hidden)
+    entries = [
+        s if isinstance(s, Entry) else from_file_name(Path(s), assignment.due.tzinfo) for s in submissions
+    ]
     taken: set[str] = {results.GRADEBOOK.lower()}  # submission names have no dot: this is belt and braces
-    names = [unique_name(submission_name(p), taken) for p in submissions]
+    names = [unique_name(e.folder_name(), taken) for e in entries]
+    if shard is not None:
+        mine = [i for i, name in enumerate(names) if shards.in_shard(name, *shard)]
+        if out is not None:
+            out.mkdir(parents=True, exist_ok=True)
+            shards.write_manifest(out, assignment, hidden, shard, names, [names[i] for i in mine])
+        entries, names = [entries[i] for i in mine], [names[i] for i in mine]
+    forced = {n.lower() for n in regrade or ()}
     outputs = [out.resolve()] if out is not None else []
     if out is not None:
         out.mkdir(parents=True, exist_ok=True)
     secret = [kit_root() / "solutions", kit_root() / "autograder" / "suites", *outputs]
     reports: dict[int, Report] = {}
     pending: list[tuple[int, Staged, str]] = []
+    suite_kind = "hidden" if hidden else "public"
+
+    def finish(index: int, report: Report, write: bool = True) -> None:
+        """Record one submission's report: its files (unless it is a saved one), progress, gradebook."""
+        entry = entries[index]
+        report.student = entry.student
+        report.submitted = entry.submitted.isoformat() if entry.submitted else ""
+        reports[index] = report
+        _finish(report, out if write else None, assignment, progress if write else None, len(reports),
+                len(entries))  # fmt: skip
+        if out is not None and write:  # the gradebook lists exactly the submissions with results so far
+            _write_gradebook(out, [reports[i] for i in sorted(reports)], assignment, extensions)
+
     with _staging_folder() as stage_root:
-        for index, (path, name) in enumerate(zip(submissions, names, strict=True)):
+        for index, (entry, name) in enumerate(zip(entries, names, strict=True)):
+            source = str(entry.path)
             try:
-                staged = stage(path, assignment, stage_root / name)
-                staged.name = name
-                _add_data(assignment, stage_root, [staged])
-                pending.append((index, staged, str(path)))
+                staged = stage(entry.path, assignment, stage_root / name)
             except KitError as exc:
-                reports[index] = _error_report(name, str(path), assignment, hidden, str(exc))
-                _finish(reports[index], out, assignment, progress, len(reports), len(submissions))
+                finish(index, _error_report(name, source, assignment, hidden, str(exc)))
+                continue
+            staged.name = name
+            previous = results.load_result(out / name) if out is not None else None
+            if (
+                previous is not None
+                and previous.digest == staged.digest
+                and previous.suite == suite_kind
+                and previous.assignment == assignment.folder
+                and previous.name == name
+                and not {name.lower(), entry.student.lower()} & forced
+            ):
+                previous.source = source
+                finish(index, previous, write=False)
+                if on_skip is not None:
+                    on_skip(previous)
+                shutil.rmtree(staged.path, ignore_errors=True)
+                continue
+            _add_data(assignment, stage_root, [staged])
+            pending.append((index, staged, source))
+        if out is not None:
+            _write_gradebook(out, [reports[i] for i in sorted(reports)], assignment, extensions)
         if pending:
             with (
                 confine.unreadable_to_others(secret),
@@ -286,18 +343,22 @@ def grade_batch(
             ):
                 prewarm(suite)
                 zygote.wait_ready()  # before forking: every child shares the one fork server
-                _run_children(pending, assignment, suite, zygote, out, reports, hidden=hidden, jobs=jobs,
-                              fail_fast=fail_fast, progress=progress, total=len(submissions))  # fmt: skip
-    ordered = [reports[i] for i in range(len(submissions))]
+                _run_children(pending, assignment, suite, zygote, hidden=hidden, jobs=jobs,
+                              fail_fast=fail_fast, finish=finish)  # fmt: skip
+    ordered = [reports[i] for i in range(len(entries))]
     if out is not None:
-        try:
-            results.write_gradebook(out / results.GRADEBOOK, ordered)
-        except OSError as exc:
-            why = f"{out / results.GRADEBOOK} could not be written ({exc.strerror or exc})"
-            raise KitError(
-                f"every submission was graded, but {why}; the results are in {out}/<name>/"
-            ) from None
+        _write_gradebook(out, ordered, assignment, extensions)
     return ordered
+
+
+def _write_gradebook(
+    out: Path, reports: list[Report], assignment: Assignment, extensions: dict | None
+) -> None:
+    try:
+        results.write_gradebook(out / results.GRADEBOOK, reports, assignment, extensions)
+    except OSError as exc:
+        why = f"{out / results.GRADEBOOK} could not be written ({exc.strerror or exc})"
+        raise KitError(f"{why}; the results graded so far are in {out}/<name>/") from None
 
 
 def _finish(
@@ -323,14 +384,11 @@ def _run_children(
     assignment: Assignment,
     suite: Path,
     zygote: Zygote,
-    out: Path | None,
-    reports: dict[int, Report],
     *,
     hidden: bool,
     jobs: int,
     fail_fast: bool,
-    progress: Callable[[int, int, Report], None] | None,
-    total: int,
+    finish: Callable[[int, Report], None],
 ) -> None:
     """Fork one trusted child per submission, at most `jobs` at a time, each with a wall-clock limit."""
     channel = Path(tempfile.mkdtemp(prefix="llmkit-reports-"))
@@ -364,8 +422,7 @@ def _run_children(
             if pid not in running:
                 continue
             index, staged, source, _ = running.pop(pid)
-            reports[index] = _collect(channel / f"{index}.json", staged, source, assignment, hidden, status)
-            _finish(reports[index], out, assignment, progress, len(reports), total)
+            finish(index, _collect(channel / f"{index}.json", staged, source, assignment, hidden, status))
     finally:
         for child in running:
             with contextlib.suppress(ProcessLookupError):

@@ -8,6 +8,7 @@
     llmkit build [--check]                     regenerate starter/ from solutions/
     llmkit release --out DIR                   the student bundle: no solutions, no hidden suites
     llmkit export gradescope A --out FILE.zip  an autograder bundle for Gradescope
+    llmkit export nbgrader A --out COURSE_DIR  an nbgrader course graded by the kit's sandbox
 
 Errors in what the user asked for are one line on stderr and exit code 2; never a traceback.
 """
@@ -317,9 +318,15 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    assignment = _course().resolve(args.assignment)
+    if args.target == "nbgrader":
+        from autograder.exporters.nbgrader import export_nbgrader
+
+        source = export_nbgrader(assignment, Path(args.out))
+        print(f"Wrote the nbgrader course {args.out} (source notebook {source})")
+        return 0
     from autograder.exporters.gradescope import export_gradescope
 
-    assignment = _course().resolve(args.assignment)
     out = export_gradescope(assignment, Path(args.out))
     print(f"Wrote the Gradescope autograder bundle {out}")
     return 0
@@ -381,9 +388,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("export", help="export an autograder bundle")
-    p.add_argument("target", choices=["gradescope"])
+    p.add_argument("target", choices=["gradescope", "nbgrader"])
     p.add_argument("assignment")
-    p.add_argument("--out", required=True, help="the .zip to write")
+    p.add_argument("--out", required=True, help="the .zip (gradescope) or course folder (nbgrader) to write")
     p.set_defaults(func=cmd_export)
     return parser
 

@@ -149,3 +149,19 @@ def test_a_filled_template_grades_like_the_same_code_in_files(assignment, tmp_pa
         )
     )
     assert notebook["score"] == files["score"]
+
+
+def test_check_grades_a_filled_template_like_the_files(tmp_path):
+    """`llmkit check A NOTEBOOK` (the student's self-check) accepts a filled-in template with exploration
+    cells and prints the same score as for the reference's files; the unfilled template scores 0."""
+    assignment = ASSIGNMENTS[0]
+    path = tmp_path / "mine.ipynb"
+    nbformat.write(filled_template(assignment.folder), path)
+    scores = []
+    for target in (ROOT / "solutions" / assignment.folder, path, template_path(ROOT, assignment.folder)):
+        proc = run_llmkit("check", assignment.id, str(target))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        line = next(line for line in proc.stdout.splitlines() if line.startswith("Score: "))
+        scores.append(line.split("(")[0].strip())  # the seed derives from the submission: not compared
+    assert scores[0] == scores[1] and not scores[0].startswith("Score: 0 /"), scores
+    assert scores[2].startswith("Score: 0 /"), scores[2]

@@ -26,6 +26,7 @@ the alternatives in one run per suite, all the mutants in one run that stops eac
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import shutil
 import sys
@@ -62,13 +63,30 @@ def failures(result: dict) -> list[str]:
 
 
 def points_markers(source: str) -> list[float]:
-    """The values of the ``@pytest.mark.points(n)`` lines of a test file's source."""
-    marker = "@pytest.mark.points("
-    return [
-        float(line.strip()[len(marker) :].split(")")[0])
-        for line in source.splitlines()
-        if line.strip().startswith(marker)
-    ]
+    """The points of each test a test file's source defines, one entry per collected test.
+
+    A test's points come from its ``@pytest.mark.points(n)`` decorator (1 without one, as the grading plugin
+    counts), times the number of cases of each ``@pytest.mark.parametrize`` over a literal list. A parametrize
+    whose cases are not a literal cannot be counted from the source and raises ValueError.
+    """
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) or not node.name.startswith("test"):
+            continue
+        points, cases = 1.0, 1
+        for deco in node.decorator_list:
+            if not isinstance(deco, ast.Call):
+                continue
+            name = ast.unparse(deco.func)
+            if name == "pytest.mark.points":
+                points = float(ast.literal_eval(deco.args[0]))
+            elif name == "pytest.mark.parametrize":
+                try:
+                    cases *= len(ast.literal_eval(deco.args[1]))
+                except ValueError:
+                    raise ValueError(f"{node.name}: parametrize cases must be a literal list") from None
+        found += [points] * cases
+    return found
 
 
 class AssignmentQuality:

@@ -1,5 +1,7 @@
 """Problem 3, extraction: one case per rule of the handout."""
 
+import pytest
+
 from autograder.checks import expect
 
 CASES = [
@@ -13,6 +15,7 @@ CASES = [
 ]
 
 
+@pytest.mark.points(10)
 def test_extract_answer(sub):
     """extract_answer on one text per rule"""
     for text, want, rule in CASES:
@@ -20,6 +23,7 @@ def test_extract_answer(sub):
         expect(got == want, f"extract_answer({text!r}) gave {got!r}, expected {want!r} ({rule})")
 
 
+@pytest.mark.points(10)
 def test_normalize_number(sub):
     """normalize_number("+1,000.50") is "1000.5" and "-0" is "0\""""
     for text, want in (("+1,000.50", "1000.5"), ("-0", "0"), ("007", "7")):

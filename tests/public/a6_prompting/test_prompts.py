@@ -1,6 +1,7 @@
 """Problem 1, prompts: known prompts in the two trained formats and a template with an instruction."""
 
 import _common as C
+import pytest
 
 from autograder.checks import expect
 
@@ -19,6 +20,7 @@ ICL = dict(example_sep=",")
 QA = dict(input_prefix="Q: ", output_prefix="\nA:", target_prefix=" ", example_sep="\n\n")
 
 
+@pytest.mark.points(4)
 def test_format_example(sub):
     """format_example("12+3", "15") in the QA format is "Q: 12+3\\nA: 15\""""
     got = sub.call(
@@ -27,6 +29,7 @@ def test_format_example(sub):
     expect(got == "Q: 12+3\nA: 15", f"format_example gave {got!r}")
 
 
+@pytest.mark.points(4)
 def test_icl_prompt(sub):
     """two exemplars and a query in the icl format: "aB,cD,e\""""
     got = _prompt(sub, ICL, [("a", "B"), ("c", "D")], "e")
@@ -35,6 +38,7 @@ def test_icl_prompt(sub):
     expect(got == "e", f"build_prompt with no exemplars gave {got!r}, expected 'e'")
 
 
+@pytest.mark.points(4)
 def test_qa_prompt_and_cot(sub):
     """one exemplar in the QA format, then the zero-shot chain-of-thought prompt"""
     got = _prompt(sub, QA, [("1+2", "3")], "4+5")
@@ -43,6 +47,7 @@ def test_qa_prompt_and_cot(sub):
     expect(got == "Q: 4+5\nA: Let's think step by step.", f"build_prompt(cot=True) gave {got!r}")
 
 
+@pytest.mark.points(3)
 def test_instruction(sub):
     """an instruction comes first, followed by example_sep"""
     got = _prompt(sub, dict(QA, instruction="Add the numbers."), [("1+2", "3")], "4+5")

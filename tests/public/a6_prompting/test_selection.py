@@ -3,12 +3,14 @@
 import random
 
 import _common as C
+import pytest
 
 from autograder.checks import expect, expect_scalar
 
 POOL = [("12+3", "t0"), ("45+6", "t1"), ("12+4", "t2"), ("7+89", "t3"), ("12+3+4", "t4"), ("99", "t5")]
 
 
+@pytest.mark.points(5)
 def test_select_random(sub):
     """select_random(pool of 6, k=3, seed=5, exclude=1) follows random.Random(5).sample([0, 2, 3, 4, 5], 3)"""
     idx = random.Random(5).sample([0, 2, 3, 4, 5], 3)
@@ -19,6 +21,7 @@ def test_select_random(sub):
     )
 
 
+@pytest.mark.points(5)
 def test_similarity(sub):
     """similarity("12+3", "12+4") = 5/9 (shared: 1, 2, +, 12, 2+); two empty strings: 1.0"""
     expect_scalar(
@@ -28,6 +31,7 @@ def test_similarity(sub):
     expect_scalar(sub.call("selection.similarity", "ab", "cd"), 0.0, atol=0.0, what='similarity("ab", "cd")')
 
 
+@pytest.mark.points(5)
 def test_select_nearest(sub):
     """select_nearest for "12+3" without itself (exclude=0): the 2 most similar, the most similar last"""
     sims = [

@@ -1,12 +1,14 @@
 """Problem 4, self-consistency: votes, and sampling that follows its seed (a tiny untrained model)."""
 
 import _common as C
+import pytest
 
 from autograder.checks import expect
 
 PROMPTS = ["Q: 11+22+33\nA: Let's think step by step.", "cd,e"]
 
 
+@pytest.mark.points(8)
 def test_majority_vote(sub):
     """majority_vote: most votes, ties to the first seen, None ignored"""
     for answers, want in (
@@ -19,6 +21,7 @@ def test_majority_vote(sub):
         expect(got == want, f"majority_vote({answers}) gave {got!r}, expected {want!r}")
 
 
+@pytest.mark.points(7)
 def test_sample_answers_shape_and_seed(sub):
     """sample_answers returns n answers per prompt, the same for the same seed"""
     model = sub.call("tinylm.backend_from_tensors", *C.random_tiny(3))

@@ -132,7 +132,8 @@ def card(m: dict) -> str:
         "## Training logs",
         "",
         "`icl.log.json` and `arith.log.json` hold the held-out greedy accuracies measured during training",
-        "(quick evaluations: 200 icl problems at k = 0 and 8, 60 sums). Learning switches on abruptly: the",
+        f"(quick evaluations: {logs['icl']['n_eval']} icl problems at k = 0 and 8, "
+        f"{logs['arith']['n_eval']} sums). Learning switches on abruptly: the",
         "loss sits on a plateau before the effect appears, which is why training is budgeted by steps.",
         "",
         "| model | step | minutes | loss | held-out accuracy |",

@@ -37,7 +37,7 @@ from tinylm import TinyConfig, TinyLM, TinyLMBackend, encode, save_model  # noqa
 # name -> (config, batch size, learning rate, weight decay, steps)
 SETUPS = {
     "icl": (TinyConfig(d_model=128, n_layers=2, n_heads=4, max_len=64), 128, 3e-3, 0.0, 2300),
-    "arith": (TinyConfig(d_model=128, n_layers=4, n_heads=4, max_len=128), 128, 2e-3, 0.1, 1400),
+    "arith": (TinyConfig(d_model=128, n_layers=4, n_heads=4, max_len=128), 128, 2e-3, 0.0, 2500),
 }
 # stop early once the effect is clearly there (held-out greedy accuracy, at an evaluation after min_steps)
 DONE = {
@@ -78,8 +78,9 @@ def arith_sequence(rng: random.Random, cot: bool) -> tuple[str, list[int]]:
     return prompt + answer, list(range(len(prompt), len(prompt) + len(answer)))
 
 
-def batch_loss(model: TinyLM, seqs: list[tuple[str, list[int]]]) -> torch.Tensor:
-    """Mean cross-entropy over the loss positions; position t is predicted from characters < t."""
+def batch_loss(model: TinyLM, seqs: list[tuple[str, list[int]]], reduction: str = "mean") -> torch.Tensor:
+    """Cross-entropy over the loss positions (their mean, or their sum with ``reduction="sum"``); position t
+    is predicted from characters < t."""
     T = max(len(s) for s, _ in seqs)
     ids = torch.zeros(len(seqs), T, dtype=torch.long)
     tgt = torch.full((len(seqs), T), -100, dtype=torch.long)  # -100: ignored by cross_entropy
@@ -89,7 +90,7 @@ def batch_loss(model: TinyLM, seqs: list[tuple[str, list[int]]]) -> torch.Tensor
         p = torch.tensor(pos)
         tgt[b, p - 1] = e[p]  # logits at t - 1 predict the character at t
     logits, _ = model(ids[:, :-1])
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, :-1].reshape(-1))
+    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), tgt[:, :-1].reshape(-1), reduction=reduction)
 
 
 @torch.no_grad()
@@ -144,7 +145,7 @@ def train(
         model.load_state_dict(load_file(str(init)))
     opt = torch.optim.AdamW(model.parameters(), lr=lr, betas=(0.9, 0.99), weight_decay=wd)
     warmup = 100
-    log = {"name": name, "config": vars(cfg), "batch": batch, "lr": lr, "weight_decay": wd}
+    log = {"name": name, "config": vars(cfg), "batch": batch, "lr": lr, "weight_decay": wd, "n_eval": n_eval}
     log.update(init_steps=init_steps, evals=[])  # init_steps: steps of the checkpoint this run started from
     n_params = sum(p.numel() for p in model.parameters())
     print(f"{name}: {n_params} parameters, {steps} steps", flush=True)
@@ -157,9 +158,12 @@ def train(
             g["lr"] = lr * scale
         if name in ICL_DATA:
             loss = batch_loss(model, [icl_sequence(rng, *ICL_DATA[name]) for _ in range(batch)])
-        else:  # two half batches padded separately: direct answers are much shorter than chains
-            loss = 0.5 * batch_loss(model, [arith_sequence(rng, False) for _ in range(batch // 2)])
-            loss = loss + 0.5 * batch_loss(model, [arith_sequence(rng, True) for _ in range(batch // 2)])
+        else:  # two half batches padded separately (direct answers are much shorter than chains), one mean
+            # over all their answer characters: every character weighs the same, so the few characters of a
+            # direct answer do not outweigh a whole chain
+            halves = [[arith_sequence(rng, cot) for _ in range(batch // 2)] for cot in (False, True)]
+            n_chars = sum(len(pos) for half in halves for _, pos in half)
+            loss = sum(batch_loss(model, half, reduction="sum") for half in halves) / n_chars
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

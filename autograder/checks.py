@@ -3,6 +3,10 @@
 Every check first verifies what came back over the wire: a plain `torch.Tensor` (the wire rebuilds tensors,
 so no subclass can arrive), the dtype and the shape, then the values. Failures raise `GradeFailure`, whose
 message is the whole feedback a student sees for that test.
+
+A large reply arrives with `wire.DeferredTensor`s in place of its tensors (see `client.DEFER_OVER`): the
+checks compare their shape and dtype with the expected ones first and read the bytes only when both agree,
+so a reply far larger than the test expects costs the trusted side nothing.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ from typing import Any
 
 import torch
 
+from autograder import wire
+
 
 class GradeFailure(AssertionError):
     """A check failed; the message is shown to the student as it is."""
@@ -20,6 +26,9 @@ class GradeFailure(AssertionError):
 def _describe(value: Any) -> str:
     if isinstance(value, torch.Tensor):
         return f"a tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, wire.DeferredTensor):
+        kind = "a tensor" if value.kind == "tensor" else "an array"
+        return f"{kind} of shape {value.shape} ({_mib(value)})"
     name = getattr(value, "type_name", None)
     return f"an object of type {name}" if name else f"a value of type {type(value).__name__}"
 
@@ -27,7 +36,21 @@ def _describe(value: Any) -> str:
 def expect_tensor(
     got: Any, *, shape: tuple[int, ...] | torch.Size, dtype: torch.dtype | None = None, what: str
 ) -> torch.Tensor:
-    """`got` must be a tensor of `shape` (and `dtype` when given)."""
+    """`got` must be a tensor of `shape` (and `dtype` when given). A deferred tensor of a large reply is
+    read only once its shape and dtype (known from the reply's header) are the expected ones."""
+    if isinstance(got, wire.DeferredTensor) and got.kind == "tensor":
+        if got.shape != tuple(shape):
+            raise GradeFailure(
+                f"{what}: expected shape {tuple(shape)}, got shape {got.shape} ({_mib(got)}, not read)"
+            )
+        if dtype is not None and got.torch_dtype != dtype:
+            raise GradeFailure(
+                f"{what}: expected dtype {dtype}, got {got.torch_dtype} ({_mib(got)}, not read)"
+            )
+        try:
+            got = got.materialize()
+        except wire.WireError as exc:
+            raise GradeFailure(f"{what}: {exc}") from None
     if type(got) is not torch.Tensor:
         raise GradeFailure(f"{what}: expected a tensor of shape {tuple(shape)}, got {_describe(got)}")
     if tuple(got.shape) != tuple(shape):
@@ -35,6 +58,10 @@ def expect_tensor(
     if dtype is not None and got.dtype != dtype:
         raise GradeFailure(f"{what}: expected dtype {dtype}, got {got.dtype}")
     return got
+
+
+def _mib(value: wire.DeferredTensor) -> str:
+    return f"{value.nbytes / (1 << 20):.0f} MiB"
 
 
 def expect_close(

@@ -41,6 +41,10 @@ _BOOTSTRAP = (
 )
 OUTPUT_CAP = 64 * 1024
 REPLY_CAP = 256 << 20  # bytes of tensor data one reply may carry unless the call says otherwise
+# a reply with more tensor data than this is decoded from its header alone: its tensors are read only when a
+# check that knows the expected shape and dtype accepts them (checks.expect_tensor), so a reply far larger
+# than the test expects is refused unread. Honest replies of every suite are far smaller.
+DEFER_OVER = 16 << 20
 
 
 class CallFailed(Exception):
@@ -228,6 +232,7 @@ class Worker:
         self._drain = threading.Thread(target=self._drain_output, args=(out_fd,), daemon=True)
         self._drain.start()
         self._buf = bytearray()
+        self._unread: wire.DeferredBlob | None = None  # the blob of the last reply, if still on the socket
         self._read_status(timeout=30, until="worker_pid")
         try:
             hello = self._read(timeout=60)
@@ -330,23 +335,61 @@ class Worker:
         if remaining <= 0 or not select.select([self.sock], [], [], remaining)[0]:
             raise TimeoutError
 
-    def _read(self, timeout: float, max_blob: int = REPLY_CAP) -> Any:
+    def _read(self, timeout: float, max_blob: int = REPLY_CAP, defer_over: int | None = None) -> Any:
         """One frame from the worker, checked by `wire` before anything is built from it: a frame whose
-        tensor data is larger than `max_blob` bytes is refused before any of it is read."""
+        tensor data is larger than `max_blob` bytes is refused before any of it is read. With `defer_over`,
+        a frame with more tensor data than that is decoded from its header alone (`wire.decode_deferred`);
+        its blob stays on the socket until a tensor of it is materialised or the next request drops it."""
         deadline = time.monotonic() + timeout
         header_len, blob_len = wire.parse_prefix(self._recv_exact(wire.PREFIX_SIZE, deadline), max_blob)
         header = self._recv_exact(header_len, deadline)
+        if defer_over is not None and blob_len > defer_over:
+            self._unread = wire.DeferredBlob(blob_len, self._read_deferred)
+            return wire.decode_deferred(header, self._unread)
         return wire.decode(header, self._recv_exact(blob_len, deadline))
 
-    def request(self, message: dict, timeout: float | None = None, max_blob: int = REPLY_CAP) -> Any:
+    def _read_deferred(self, length: int) -> bytearray | bytes:
+        """The blob of the last reply, read when a check accepted one of its tensors."""
+        try:
+            return self._recv_exact(length, time.monotonic() + self.limits.call_timeout)
+        except (TimeoutError, EOFError, OSError) as exc:
+            self.kill()
+            why = f"the rest of the reply did not arrive ({exc or 'timeout'})"
+            raise CallFailed(why, kind="crash") from None
+
+    def _drop_unread(self, deadline: float) -> None:
+        """Throw away the blob of a deferred reply that nobody read, in small pieces (never held whole)."""
+        blob, self._unread = self._unread, None
+        if blob is None or blob.consumed:
+            return
+        blob.discard()
+        left = blob.length - min(len(self._buf), blob.length)
+        del self._buf[: blob.length - left]
+        chunk = bytearray(1 << 20)
+        while left:
+            self._wait_readable(deadline)
+            count = self.sock.recv_into(chunk, min(left, len(chunk)))
+            if not count:
+                raise EOFError("the worker closed the connection")
+            left -= count
+
+    def request(
+        self,
+        message: dict,
+        timeout: float | None = None,
+        max_blob: int = REPLY_CAP,
+        defer_over: int | None = None,
+    ) -> Any:
         """Send one request and return the decoded reply value, or raise CallFailed. A reply carrying more
-        than `max_blob` bytes of tensor data is a protocol error (the worker is stopped)."""
+        than `max_blob` bytes of tensor data is a protocol error (the worker is stopped); one carrying more
+        than `defer_over` bytes comes back with `wire.DeferredTensor`s in place of its tensors."""
         timeout = self.limits.call_timeout if timeout is None else timeout
         try:
+            self._drop_unread(time.monotonic() + timeout)
             self.sock.settimeout(timeout)
             self.sock.sendall(wire.encode(message))
             self.sock.settimeout(None)
-            reply = self._read(timeout, max_blob)
+            reply = self._read(timeout, max_blob, defer_over)
         except TimeoutError:
             self.kill()
             raise CallFailed(
@@ -497,6 +540,7 @@ class Submission:
         self.outputs: dict[str, str] = {}  # section -> output of workers that have ended
         self.section = ""
         self.reply_cap = REPLY_CAP
+        self.defer_over: int | None = DEFER_OVER  # see DEFER_OVER; None inside reply_limit
         self.calls = 0
         self._watches: list[tuple[list[str], dict[str, int]]] = []  # see watch()
 
@@ -560,13 +604,16 @@ class Submission:
     @contextlib.contextmanager
     def reply_limit(self, max_bytes: int) -> Iterator[None]:
         """Inside the block, a reply carrying more than `max_bytes` bytes of tensor data fails the call
-        before the trusted side reads it. A test that knows the shape it expects bounds the reply by it
-        (for example ``4 * out.numel() + 4096``); outside, `REPLY_CAP` applies."""
-        saved, self.reply_cap = self.reply_cap, min(int(max_bytes), REPLY_CAP)
+        before the trusted side reads it, and one within the bound is read whole (never deferred): for a
+        suite that takes large values without a check of `checks` (files it collects, for example).
+        Outside, `REPLY_CAP` applies, and a reply over `DEFER_OVER` is read only once a check has accepted
+        the shape and dtype of its tensors."""
+        saved = self.reply_cap, self.defer_over
+        self.reply_cap, self.defer_over = min(int(max_bytes), REPLY_CAP), None
         try:
             yield
         finally:
-            self.reply_cap = saved
+            self.reply_cap, self.defer_over = saved
 
     # ------------------------------------------------------------------------------------ file exchange
 
@@ -680,7 +727,7 @@ class Submission:
         }
         self.calls += 1
         try:
-            return self._wrap(worker.request(message, timeout, self.reply_cap))
+            return self._wrap(worker.request(message, timeout, self.reply_cap, self.defer_over))
         except CallFailed as exc:
             raise CallFailed(f"{what}: {exc}", kind=exc.kind) from None
 

@@ -9,6 +9,10 @@ worker. A frame is
 where the JSON header holds the message and every tensor in it is a reference into the blob. The decoder
 checks sizes, dtypes, nesting depth and offsets before it builds anything, so a hostile peer can at worst
 send a wrong answer, never code.
+
+A large frame can be decoded before its blob is read (`decode_deferred`): its tensors arrive as
+`DeferredTensor`s that know their shape and dtype from the header and read the blob only when
+`materialize`d, so a receiver that expected something else refuses it without ever holding its bytes.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from __future__ import annotations
 import json
 import math
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
@@ -118,17 +123,72 @@ def _blob_ref(tag: str, dtype: str, shape: list[int], data: bytes | memoryview, 
     return ref
 
 
+class DeferredBlob:
+    """The still unread blob of a frame, `length` bytes that `reader(length)` takes from the stream."""
+
+    def __init__(self, length: int, reader: Callable[[int], bytes | bytearray]) -> None:
+        self.length = length
+        self._reader: Callable[[int], bytes | bytearray] | None = reader
+        self._data: memoryview | None = None
+        self.discarded = False
+
+    @property
+    def consumed(self) -> bool:
+        """Whether the blob has left the stream (read, or thrown away unread)."""
+        return self._data is not None or self.discarded
+
+    def read(self) -> memoryview:
+        """The blob, read from the stream on the first call."""
+        if self._data is None:
+            if self.discarded or self._reader is None:
+                raise WireError("the data of this reply was dropped unread (a later call came first)")
+            self._data = memoryview(self._reader(self.length))
+            self._reader = None
+        return self._data
+
+    def discard(self) -> None:
+        self.discarded, self._reader = True, None
+
+
+@dataclass(frozen=True)
+class DeferredTensor:
+    """A tensor (or numpy array) of a deferred frame: shape and dtype from the header, bytes still unread."""
+
+    kind: str  # "tensor" or "ndarray"
+    dtype: str  # the wire's dtype name ("float32", ...)
+    shape: tuple[int, ...]
+    nbytes: int
+    _node: dict
+    _blob: DeferredBlob
+
+    @property
+    def torch_dtype(self) -> torch.dtype:
+        return torch.bfloat16 if self.dtype == "bfloat16" else DTYPES[self.dtype][0]
+
+    def materialize(self) -> torch.Tensor | np.ndarray:
+        """Read the frame's blob (once, for all its tensors) and build this tensor from it."""
+        return _array_from_json(self._node, self._blob.read())
+
+
 def decode(header: bytes, blob: bytes) -> Any:
     """Rebuild a message from a frame's header and blob, checking everything."""
+    return _from_json(_parse_header(header), memoryview(blob), 0, [0])
+
+
+def decode_deferred(header: bytes, blob: DeferredBlob) -> Any:
+    """Rebuild a message from a frame's header alone: every tensor is a `DeferredTensor` into `blob`, checked
+    against its length now; its bytes are read only when one is materialised."""
+    return _from_json(_parse_header(header), blob, 0, [0])
+
+
+def _parse_header(header: bytes) -> Any:
     try:
-        raw = json.loads(header.decode("utf-8"))
+        return json.loads(header.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise WireError(f"header is not JSON: {exc}") from None
-    counter = [0]
-    return _from_json(raw, memoryview(blob), 0, counter)
 
 
-def _from_json(node: Any, blob: memoryview, depth: int, counter: list[int]) -> Any:
+def _from_json(node: Any, blob: memoryview | DeferredBlob, depth: int, counter: list[int]) -> Any:
     counter[0] += 1
     if depth > MAX_DEPTH or counter[0] > MAX_ITEMS:
         raise WireError("message nested too deeply or too many items")
@@ -162,6 +222,9 @@ def _from_json(node: Any, blob: memoryview, depth: int, counter: list[int]) -> A
             raise WireError("bad handle")
         return Handle(hid, type_name[:200])
     if tag in ("tensor", "ndarray"):
+        if isinstance(blob, DeferredBlob):
+            shape, length = _check_array(node, blob.length)
+            return DeferredTensor(tag, node["dtype"], tuple(shape), length, node, blob)
         return _array_from_json(node, blob)
     raise WireError(f"unknown tag {tag!r}")
 
@@ -173,7 +236,8 @@ def _str_field(node: dict, key: str) -> str:
     return value
 
 
-def _array_from_json(node: dict, blob: memoryview) -> torch.Tensor | np.ndarray:
+def _check_array(node: dict, blob_len: int) -> tuple[list[int], int]:
+    """(shape, byte length) of a tensor reference, checked against a blob of `blob_len` bytes."""
     dtype, shape, off, length = node.get("dtype"), node.get("shape"), node.get("off"), node.get("len")
     if dtype not in DTYPES and dtype != "bfloat16":
         raise WireError(f"dtype {dtype!r} is not allowed")
@@ -184,8 +248,14 @@ def _array_from_json(node: dict, blob: memoryview) -> torch.Tensor | np.ndarray:
     if not all(isinstance(x, int) and not isinstance(x, bool) and x >= 0 for x in (off, length)):
         raise WireError("bad blob reference")
     itemsize = 2 if dtype == "bfloat16" else DTYPES[dtype][1].itemsize
-    if math.prod(shape) * itemsize != length or off + length > len(blob):
+    if math.prod(shape) * itemsize != length or off + length > blob_len:
         raise WireError(f"blob reference does not match shape {shape} and dtype {dtype}")
+    return shape, length
+
+
+def _array_from_json(node: dict, blob: memoryview) -> torch.Tensor | np.ndarray:
+    shape, _ = _check_array(node, len(blob))
+    dtype, off, length = node["dtype"], node["off"], node["len"]
     raw = blob[off : off + length]  # a view: the one copy is the array's own
     if dtype == "bfloat16":
         array = np.frombuffer(raw, dtype="<i2").reshape(shape)

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from autograder.course import kit_root
+from autograder.staging import submission_name
 
 
 def run_llmkit(*args: str, cwd: Path | None = None, timeout: float = 1200) -> subprocess.CompletedProcess:
@@ -24,15 +25,16 @@ def run_llmkit(*args: str, cwd: Path | None = None, timeout: float = 1200) -> su
 
 
 def grade_cli(assignment: str, submissions: list[Path], out: Path, *options: str) -> dict[str, dict]:
-    """Grade a batch with `llmkit grade`; {submission folder name: its results.json}. Every submission must
-    have results (the batch completes whatever a submission does)."""
+    """Grade a batch with `llmkit grade`; {submission file or folder name: its results.json}. Every
+    submission must have results (the batch completes whatever a submission does), in the output folder the
+    kit names after it (`x.ipynb` and `x.zip` in `x/`)."""
     proc = run_llmkit("grade", assignment, *map(str, submissions), "--out", str(out), *options)
     assert proc.returncode == 0, (
         f"grading failed (exit {proc.returncode}):\n{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
     )
     results = {}
     for path in submissions:
-        report = out / path.name / "results.json"
+        report = out / submission_name(path) / "results.json"
         assert report.is_file(), f"no results for {path.name}:\n{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
         results[path.name] = json.loads(report.read_text())
     return results

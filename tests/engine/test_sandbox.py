@@ -473,6 +473,29 @@ def test_a_reply_is_refused_before_the_trusted_side_reads_it(sub):
     assert grew < 64 << 20, f"the trusted process grew by {grew >> 20} MiB"
 
 
+def test_a_large_reply_is_read_only_when_a_check_accepts_its_shape(sub):
+    """A reply over `DEFER_OVER` comes back as deferred tensors: a check expecting another shape refuses it
+    unread and the next call still gets its own answer (the unread bytes were dropped); a check expecting
+    exactly that shape reads it; inside `reply_limit` it is read whole."""
+    from autograder import wire
+    from autograder.checks import GradeFailure, expect_tensor
+    from autograder.client import DEFER_OVER
+
+    n = DEFER_OVER // 4 + 1_000_000  # float32 values: just over the bound
+    got = sub.call("mod.big", n, timeout=60)
+    assert isinstance(got, wire.DeferredTensor) and got.shape == (n,) and got.nbytes == 4 * n
+    with pytest.raises(GradeFailure, match=rf"expected shape \(4,\), got shape \({n},\) .*not read"):
+        expect_tensor(got, shape=(4,), dtype=torch.float32, what="big")
+    assert sub.call("mod.double", 2) == 4  # the stream is in step again
+    with pytest.raises(GradeFailure, match="dropped unread"):  # that reply's bytes are gone
+        expect_tensor(got, shape=(n,), what="big")
+    got = sub.call("mod.big", n, timeout=60)
+    assert torch.equal(expect_tensor(got, shape=(n,), dtype=torch.float32, what="big"), torch.zeros(n))
+    assert sub.call("mod.double", 3) == 6
+    with sub.reply_limit(8 * n):
+        assert type(sub.call("mod.big", n, timeout=60)) is torch.Tensor
+
+
 def test_total_disk_writes_are_capped_without_namespaces():
     """Without a mount namespace (a kernel with no user namespaces, simulated by the policy) the supervisor
     counts what the worker's directory holds and stops the worker past the total."""

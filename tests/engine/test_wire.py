@@ -110,3 +110,26 @@ def test_bad_magic_oversized_and_deep_frames():
         wire.read_frame(_frame(deep))
     with pytest.raises(EOFError):
         wire.read_frame(io.BytesIO(b"LKW1\x00"))
+
+
+def test_a_deferred_frame_is_checked_by_its_header_and_read_once():
+    """`decode_deferred` builds the message from the header alone, checking every tensor reference against
+    the blob's length; the blob is read on the first `materialize` and shared by every tensor of the frame."""
+    a, b = torch.arange(6, dtype=torch.float32).reshape(2, 3), torch.tensor([True, False])
+    frame = wire.encode({"a": a, "b": [b, 7]})
+    header_len, blob_len = wire.parse_prefix(frame[: wire.PREFIX_SIZE])
+    header, blob = frame[wire.PREFIX_SIZE : wire.PREFIX_SIZE + header_len], frame[-blob_len:]
+    reads = []
+    deferred = wire.DeferredBlob(blob_len, lambda n: reads.append(n) or blob)
+    value = wire.decode_deferred(header, deferred)
+    assert value["b"][1] == 7 and reads == []
+    assert value["a"].shape == (2, 3) and value["a"].torch_dtype == torch.float32 and value["a"].nbytes == 24
+    assert torch.equal(value["a"].materialize(), a) and torch.equal(value["b"][0].materialize(), b)
+    assert reads == [blob_len]
+    with pytest.raises(wire.WireError, match="does not match"):  # a reference past the blob's end
+        wire.decode_deferred(header, wire.DeferredBlob(blob_len - 1, lambda n: b""))
+    dropped = wire.DeferredBlob(blob_len, lambda n: blob)
+    value = wire.decode_deferred(header, dropped)
+    dropped.discard()
+    with pytest.raises(wire.WireError, match="dropped unread"):
+        value["a"].materialize()

@@ -563,6 +563,36 @@ EVASIONS = [
     ),
 ]
 
+# Notebook submissions (the handout, section 6): the kit's template notebook filled in with the reference,
+# patched as the evasion named (or not at all), plus extra code cells a student might add,
+# ``(id, description, evasion id or None, [extra cell source, ...])``. Each must lose every point of
+# Problems 2 and 3 and keep all the others, as a file submission does.
+NOTEBOOK_EVASIONS = [
+    (
+        "notebook_library_helper",
+        "a notebook with one more cell of definitions: a helper that compares with the library attention, "
+        "never called by the graded code (the rule reads every graded cell)",
+        None,
+        [
+            "import torch.nn.functional as F\n\n\ndef compare_with_library(q, k, v):\n"
+            "    return F.scaled_dot_product_attention(q, k, v, is_causal=True)\n"
+        ],
+    ),
+    (
+        "notebook_sdpa_by_built_name",
+        "a notebook whose causal_attention calls the library attention through getattr with a built name",
+        "sdpa_by_built_name",
+        [],
+    ),
+]
+# A notebook that keeps the comparison in an exploration cell (one that runs code, not only definitions):
+# such a cell is left out when grading (the handout, section 6), so the notebook scores full marks.
+NOTEBOOK_EXPLORATION_CELL = (
+    "import torch\nimport torch.nn.functional as F\n\nq = k = v = torch.randn(1, 2, 5, 4)\n"
+    "library = F.scaled_dot_product_attention(q, k, v, is_causal=True)\n"
+    "print((causal_attention(q, k, v) - library).abs().max())\n"
+)
+
 # Mutants of the mutation tool (tests/quality/mutation.py) that no test can kill, because they behave exactly
 # as the reference on every input the handout allows; keyed by the tool's description of the mutant.
 _LOGITS_2D = "filter_logits and sample_next take logits of shape [B, V] (pinned), so dim 1 is dim -1"

@@ -9,13 +9,23 @@ from __future__ import annotations
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 import torch
-from _quality import ROOT, AssignmentQuality, apply_patch, load_module, pytest_generate_tests  # noqa: F401
+from _quality import (  # noqa: F401
+    ROOT,
+    AssignmentQuality,
+    apply_patch,
+    failures,
+    load_module,
+    pytest_generate_tests,
+)
 
 FOLDER = "a3_attention"
-EVASIONS = load_module("llmkit_quality_a3_mutants", ROOT / "tests" / "quality" / "a3_mutants.py").EVASIONS
+_MUTANTS = load_module("llmkit_quality_a3_mutants", ROOT / "tests" / "quality" / "a3_mutants.py")
+EVASIONS = _MUTANTS.EVASIONS
+NOTEBOOK_EVASIONS = _MUTANTS.NOTEBOOK_EVASIONS
 
 
 class TestA3Quality(AssignmentQuality):
@@ -35,26 +45,36 @@ class TestA3Quality(AssignmentQuality):
 
     @pytest.fixture(scope="class")
     def evasion_results(self, grade, tmp_path_factory) -> dict:
-        """Every evasion of ``a3_mutants.EVASIONS`` (the reference patched in one or more modules), graded on
-        the whole hidden suite."""
+        """One batch on the whole hidden suite: every evasion of ``a3_mutants.EVASIONS`` (the reference
+        patched in one or more modules), every notebook of ``NOTEBOOK_EVASIONS`` and the notebook with the
+        comparison in an exploration cell (``notebook_exploration_cell``)."""
         root = tmp_path_factory.mktemp("a3_evasions")
-        paths = []
+        patched = {}
         for evasion_id, _description, patches in EVASIONS:
             dest = self.copy_reference(root / evasion_id)
             for module, old, new in patches:
-                patched = apply_patch((dest / module).read_text(), old, new)
-                assert patched is not None, (
-                    f"{evasion_id}: a patch of {module} no longer applies exactly once"
-                )
-                (dest / module).write_text(patched)
-            paths.append(dest)
+                text = apply_patch((dest / module).read_text(), old, new)
+                assert text is not None, f"{evasion_id}: a patch of {module} no longer applies exactly once"
+                (dest / module).write_text(text)
+            patched[evasion_id] = dest
+        notebooks = [(i, base, cells) for i, _, base, cells in NOTEBOOK_EVASIONS]
+        notebooks.append(("notebook_exploration_cell", None, [_MUTANTS.NOTEBOOK_EXPLORATION_CELL]))
+        paths = list(patched.values())
+        for notebook_id, base, cells in notebooks:
+            paths.append(root / f"{notebook_id}.ipynb")
+            _write_notebook(patched[base] if base else self.reference(), cells, paths[-1])
         return self.grade(grade, paths, tmp_path_factory.mktemp("a3_evasion_grades"))
 
-    @pytest.mark.parametrize("evasion", EVASIONS, ids=[e[0] for e in EVASIONS])
+    @pytest.mark.parametrize(
+        "evasion",
+        [(i, d) for i, d, _ in EVASIONS] + [(f"{i}.ipynb", d) for i, d, _, _ in NOTEBOOK_EVASIONS],
+        ids=[e[0] for e in EVASIONS] + [e[0] for e in NOTEBOOK_EVASIONS],
+    )
     def test_forbidden_call_evasion_loses_the_attention_problems(self, evasion, evasion_results):
-        """A submission that reaches the library attention some other way loses every point of Problems 2
-        and 3 and keeps all the others (a legitimate use of torch.nn.functional is an alternative)."""
-        evasion_id, description, _patches = evasion
+        """A submission (files or a notebook) that reaches the library attention some other way loses every
+        point of Problems 2 and 3 and keeps all the others (a legitimate use of torch.nn.functional is an
+        alternative)."""
+        evasion_id, description = evasion
         attention_tests = set()
         for name in ("test_attention.py", "test_mha.py"):
             source = (ROOT / "autograder" / "suites" / self.folder / name).read_text()
@@ -75,6 +95,25 @@ class TestA3Quality(AssignmentQuality):
                     f"{evasion_id}: {test['name']}: {test['output'][:300]}"
                 )
         assert attention_tests <= seen, sorted(attention_tests - seen)
+
+    def test_a_notebook_exploration_cell_is_not_graded(self, evasion_results):
+        """A cell that runs code (here: a comparison with the library attention) is left out when a notebook
+        is graded, as the handout says, so neither the rule nor anything else sees it: full marks."""
+        result = evasion_results["notebook_exploration_cell.ipynb"]
+        assert result["score"] == result["max_score"] == 100, failures(result)
+
+
+def _write_notebook(modules: Path, cells: list[str], path: Path) -> None:
+    """The kit's template notebook filled in with the modules of `modules` (what a student who worked in the
+    template submits), then `cells` as extra code cells."""
+    import nbformat
+
+    from autograder.build import render_template
+
+    sources = {m: (modules / m).read_text() for m in TestA3Quality.modules()}
+    notebook = nbformat.reads(render_template("a3", "a3", sources), as_version=4)
+    notebook.cells += [nbformat.v4.new_code_cell(cell) for cell in cells]
+    path.write_text(nbformat.writes(notebook))
 
 
 def test_public_filter_oracle_agrees_with_handout():

@@ -325,6 +325,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         source = export_nbgrader(assignment, Path(args.out))
         print(f"Wrote the nbgrader course {args.out} (source notebook {source})")
         return 0
+    if args.target == "otter":
+        from autograder.exporters.otter import export_otter
+
+        zipped = export_otter(assignment, Path(args.out))
+        print(
+            f"Wrote the otter-grader autograder {zipped} and the student notebook "
+            f"{Path(args.out) / 'student' / (assignment.folder + '.ipynb')}"
+        )
+        return 0
     from autograder.exporters.gradescope import export_gradescope
 
     out = export_gradescope(assignment, Path(args.out))
@@ -388,9 +397,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("export", help="export an autograder bundle")
-    p.add_argument("target", choices=["gradescope", "nbgrader"])
+    p.add_argument("target", choices=["gradescope", "nbgrader", "otter"])
     p.add_argument("assignment")
-    p.add_argument("--out", required=True, help="the .zip (gradescope) or course folder (nbgrader) to write")
+    p.add_argument(
+        "--out", required=True, help="the .zip (gradescope) or the folder (nbgrader, otter) to write"
+    )
     p.set_defaults(func=cmd_export)
     return parser
 

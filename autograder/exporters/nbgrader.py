@@ -17,9 +17,9 @@ import ast
 import re
 from pathlib import Path
 
-from autograder.build import NOTEBOOK_KEY, template_path
+from autograder.build import NOTEBOOK_KEY
 from autograder.course import Assignment, kit_root
-from autograder.errors import KitError
+from autograder.exporters.notebooks import new_out_folder, suite_points, template_notebook
 
 GRADE_PREFIX = "llmkit-"  # grade_id of a test cell: llmkit-<test file stem>
 SCHEMA = 3
@@ -46,30 +46,6 @@ TEST_CELL = """# Graded by llmkit: the hidden tests of {file} ({points:g} points
 # sandbox, outside this notebook's kernel, when the notebook is autograded. To self-check before
 # you submit, save the notebook and run: llmkit check {id} <this notebook>
 print("{file}: graded by llmkit when the notebook is autograded")"""
-
-
-def suite_points(assignment: Assignment) -> dict[str, float]:
-    """Points of each hidden test file of ``assignment`` (file name -> the sum of its tests' points),
-    from pytest's collection of the suite (nothing of a submission is involved)."""
-    import pytest
-
-    from autograder.runner import _pytest_args, _quiet, suite_dir
-
-    suite = suite_dir(assignment, hidden=True)
-    points: dict[str, float] = {}
-
-    class Collector:
-        def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-            for item in items:
-                marker = item.get_closest_marker("points")
-                name = item.nodeid.split("::")[0].split("/")[-1]
-                points[name] = points.get(name, 0.0) + (float(marker.args[0]) if marker else 1.0)
-
-    with _quiet(suite):
-        pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[Collector()])
-    if not points:
-        raise KitError(f"{assignment.folder}: its hidden suite has no tests to export")
-    return points
 
 
 def reference_definitions(folder: str, module: str) -> dict[str, str]:
@@ -104,13 +80,8 @@ def export_nbgrader(assignment: Assignment, out: Path) -> Path:
     source notebook."""
     import nbformat
 
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise KitError(f"{out} exists and is not empty; choose another --out")
-    template = template_path(kit_root(), assignment.folder)
-    if not template.is_file():
-        raise KitError(f"{assignment.folder} has no template notebook (enable it and run `llmkit build`)")
-    notebook = nbformat.read(template, as_version=4)
+    out = new_out_folder(out)
+    notebook = nbformat.read(template_notebook(assignment), as_version=4)
     references: dict[str, dict[str, str]] = {}
     for number, cell in enumerate(notebook.cells, start=1):
         tag = cell.metadata.get(NOTEBOOK_KEY, {})

@@ -4,11 +4,13 @@ The export holds ``nbgrader_config.py`` and ``source/<folder>/<folder>.ipynb``: 
 notebook with every task cell made an nbgrader solution cell (the reference's body between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION``), the given cells locked, and one locked autograded test cell
 per hidden test file, worth the points of its tests. The test cells hold no tests: the hidden suite stays in
-the kit. ``nbgrader autograde`` is configured to run :class:`LlmkitGrade` in place of nbgrader's own
-``Execute`` step, so the submitted notebook never runs in an unconfined kernel: the kit stages it (only cells
-of definitions are kept), grades it with the hidden suite in its sandbox, and writes each test cell's output
-from the trusted result (the points as a number for partial credit, an error for none), which nbgrader's
-``SaveAutoGrades`` then records.
+the kit. Run by the student (nbgrader's Validate), a test cell self-checks with
+:func:`autograder.selfcheck.check`: the public tests of its file grade the saved notebook in the sandbox,
+not in the student's kernel. ``nbgrader autograde`` is configured to run :class:`LlmkitGrade` in place of
+nbgrader's own ``Execute`` step, so the submitted notebook never runs in an unconfined kernel: the kit
+stages it (only cells of definitions are kept), grades it with the hidden suite in its sandbox, and writes
+each test cell's output from the trusted result (the points as a number for partial credit, an error for
+none), which nbgrader's ``SaveAutoGrades`` then records.
 """
 
 from __future__ import annotations
@@ -42,10 +44,12 @@ c.Autograde.autograde_preprocessors = [
 c.LlmkitGrade.assignment = "{id}"
 '''
 
-TEST_CELL = """# Graded by llmkit: the hidden tests of {file} ({points:g} points) run in the kit's
-# sandbox, outside this notebook's kernel, when the notebook is autograded. To self-check before
-# you submit, save the notebook and run: llmkit check {id} <this notebook>
-print("{file}: graded by llmkit when the notebook is autograded")"""
+TEST_CELL = """# {file} ({points:g} points). Run this cell to self-check: the public tests of {file} grade
+# this notebook as saved (save it first) in llmkit's sandbox, outside this kernel. When the notebook is
+# autograded, the hidden tests of {file} grade it the same way and this cell's output is the grade.
+from autograder.selfcheck import check
+
+check("{id}", "{file}", "{notebook}")"""
 
 
 def reference_definitions(folder: str, module: str) -> dict[str, str]:
@@ -96,7 +100,10 @@ def export_nbgrader(assignment: Assignment, out: Path) -> Path:
             meta["grade_id"] = f"given-{number}"
         cell.metadata["nbgrader"] = meta
     for file, points in suite_points(assignment).items():
-        cell = nbformat.v4.new_code_cell(TEST_CELL.format(file=file, points=points, id=assignment.id))
+        source = TEST_CELL.format(
+            file=file, points=points, id=assignment.id, notebook=f"{assignment.folder}.ipynb"
+        )
+        cell = nbformat.v4.new_code_cell(source)
         cell.metadata["nbgrader"] = {
             "grade": True,
             "solution": False,

@@ -31,8 +31,11 @@ FORGE = (
 )
 
 
+NBGRADER = [sys.executable, "-m", "nbgrader"]  # this interpreter's, whatever `nbgrader` is first on PATH
+
+
 def _env() -> dict[str, str]:
-    # nbgrader runs its migration tool (alembic) from PATH: the one beside this Python
+    # nbgrader runs its migration tool (alembic), and a kernel spec its `python`, from PATH: this Python's
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
@@ -72,7 +75,7 @@ def test_nbgrader_round_trip_scores_like_llmkit_grade(tmp_path):
     folder, course = assignment.folder, tmp_path / "course"
     export_nbgrader(assignment, course)
     run = {"cwd": course, "env": _env(), "capture_output": True, "text": True, "timeout": 600}
-    proc = subprocess.run(["nbgrader", "generate_assignment", folder, "--force"], **run)
+    proc = subprocess.run([*NBGRADER, "generate_assignment", folder, "--force"], **run)
     assert proc.returncode == 0, proc.stderr[-3000:]
     release = course / "release" / folder / f"{folder}.ipynb"
     text = release.read_text()
@@ -84,11 +87,11 @@ def test_nbgrader_round_trip_scores_like_llmkit_grade(tmp_path):
     validated = {}
     for student in ("alice", "mallory"):
         notebook = course / "submitted" / student / folder / f"{folder}.ipynb"
-        proc = subprocess.run(["nbgrader", "validate", str(notebook)], **{**run, "cwd": notebook.parent})
+        proc = subprocess.run([*NBGRADER, "validate", str(notebook)], **{**run, "cwd": notebook.parent})
         validated[student] = proc.stdout + proc.stderr
     assert "Success! Your notebook passes all the tests." in validated["alice"], validated["alice"][-3000:]
     assert "VALIDATION FAILED" in validated["mallory"] and "public tests of" in validated["mallory"]
-    proc = subprocess.run(["nbgrader", "autograde", folder, "--force"], **run)
+    proc = subprocess.run([*NBGRADER, "autograde", folder, "--force"], **run)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: gradebook.find_submission(folder, s).score for s in ("alice", "mallory")}

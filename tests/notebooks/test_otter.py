@@ -23,7 +23,7 @@ from autograder.course import kit_root, load_course
 from autograder.exporters.notebooks import suite_tests, template_notebook
 from autograder.exporters.otter import PLUGIN, export_otter
 from tests.conftest import run_llmkit
-from tests.notebooks.test_nbgrader import FORGE
+from tests.notebooks.test_nbgrader import FORGE, _env
 from tests.notebooks.test_templates import filled_template
 
 pytest.importorskip("otter", reason="install the extra .[notebooks]")
@@ -128,7 +128,9 @@ def otter_round(tmp_path_factory):
         out = tmp / f"out-{name}"
         out.mkdir()
         command = [sys.executable, "-m", "otter", "run", "-a", str(zipped), "-o", str(out), "--no-logo"]
-        proc = subprocess.run([*command, str(path)], cwd=tmp, capture_output=True, text=True, timeout=600)
+        proc = subprocess.run(
+            [*command, str(path)], cwd=tmp, env=_env(), capture_output=True, text=True, timeout=600
+        )
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
         scores[name] = _otter_score(out / "results.json")
         outputs[name] = json.loads((out / "results.json").read_text())

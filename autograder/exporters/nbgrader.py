@@ -42,6 +42,8 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.LlmkitGrade.assignment = "{id}"
+# a test cell's self-check grades the saved notebook with the public tests: more than nbgrader's 30 s a cell
+c.Execute.timeout = 300
 '''
 
 TEST_CELL = """# {file} ({points:g} points). Run this cell to self-check: the public tests of {file} grade

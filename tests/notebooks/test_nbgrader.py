@@ -87,7 +87,9 @@ def test_nbgrader_round_trip_scores_like_llmkit_grade(tmp_path):
     validated = {}
     for student in ("alice", "mallory"):
         notebook = course / "submitted" / student / folder / f"{folder}.ipynb"
-        proc = subprocess.run([*NBGRADER, "validate", str(notebook)], **{**run, "cwd": notebook.parent})
+        proc = subprocess.run(
+            [*NBGRADER, "validate", str(notebook), "--Execute.timeout=600"], **{**run, "cwd": notebook.parent}
+        )
         validated[student] = proc.stdout + proc.stderr
     assert "Success! Your notebook passes all the tests." in validated["alice"], validated["alice"][-3000:]
     assert "VALIDATION FAILED" in validated["mallory"] and "public tests of" in validated["mallory"]

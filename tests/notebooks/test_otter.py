@@ -1,10 +1,10 @@
 """`llmkit export otter` with the real otter-grader. Every enabled assignment of course.yml is exported and
-checked structurally (otter's own parser reads its tests, one case per hidden test, worth the course's
-points; the zip carries this assignment's suite and no solutions). The full round trip (`otter run` on a
-filled-in notebook, an `__eq__`-forging one and one that looks for the hidden tests' files) runs on one
+checked structurally (otter's own parser reads its tests, one case per hidden test, worth the hidden
+suite's points; the zip carries this assignment's suite and no solutions). The full round trip (`otter run` on a
+filled-in notebook that also looks for the hidden tests' files, and on an `__eq__`-forging one) runs on one
 assignment per CI run, the first enabled one in course.yml order, as test_nbgrader.py does, to keep CI
-short: otter's score must equal `llmkit grade`'s, the forging notebook must score 0 and none of its code
-may run in otter's kernel, and the prying notebook must find nothing (it keeps full marks only then)."""
+short: otter's score must equal `llmkit grade`'s, the look must find nothing (the notebook keeps full marks
+only then), and the forging notebook must score 0 with none of its code run in otter's kernel."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import pytest
 
 from autograder.build import NOTEBOOK_KEY
 from autograder.course import kit_root, load_course
-from autograder.exporters.notebooks import suite_tests, template_notebook
+from autograder.exporters.notebooks import suite_points, template_notebook
 from autograder.exporters.otter import PLUGIN, export_otter
 from tests.conftest import run_llmkit
 from tests.notebooks.test_nbgrader import FORGE, _env
@@ -30,7 +30,7 @@ pytest.importorskip("otter", reason="install the extra .[notebooks]")
 ASSIGNMENTS = [a for a in load_course().assignments.values() if a.enabled]
 
 # Where the hidden tests' files are while `otter run` grades (its temporary copy of /autograder, and
-# Gradescope's own), and where the kit keeps its suites and solutions. The prying notebook reads every
+# Gradescope's own), and where the kit keeps its suites and solutions. The filled-in notebook reads every
 # file these patterns match; in the sandbox it must match none.
 PRY = """
 import glob as _glob
@@ -63,6 +63,7 @@ def _otter_score(results: Path) -> float:
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.folder)
 def test_the_export_is_an_otter_autograder_worth_the_suite(assignment, tmp_path):
+    from otter.nbmeta_config import NBMetadataConfig
     from otter.test_files import create_test_file
 
     zipped = export_otter(assignment, tmp_path / "out")
@@ -81,18 +82,17 @@ def test_the_export_is_an_otter_autograder_worth_the_suite(assignment, tmp_path)
         "__init__.py",
     }
     files = sorted((tmp_path / "source" / "tests").glob("*.py"))
-    parsed = [create_test_file(str(path)) for path in files]  # otter's own parser
+    parsed = [create_test_file(str(path), NBMetadataConfig()) for path in files]  # as otter's Checker
     assert all("def test_" not in path.read_text() for path in files)  # no hidden test in otter's tests/
     cases = [case for test in parsed for case in test.test_cases]
-    assert sum(case.points for case in cases) == pytest.approx(assignment.points)
-    assert len(cases) == len(suite_tests(assignment))
+    assert sum(case.points for case in cases) == pytest.approx(sum(suite_points(assignment).values()))
+    assert len({case.body for case in cases}) == len(cases)  # one case per hidden test
 
 
 def _notebook(assignment, kind: str, marker: Path) -> nbformat.NotebookNode:
-    """The template filled in: with the reference (``alice``), with objects equal to anything
-    (``mallory``, whose cells would also leave ``marker`` behind if they ran in otter's kernel), or with
-    the reference after a look for the hidden tests' files that fails every test if it finds one
-    (``eve``)."""
+    """The template filled in with the reference after a look for the hidden tests' files that fails
+    every test if it finds one (``alice``), or with objects equal to anything (``mallory``, whose cells
+    would also leave ``marker`` behind if they ran in otter's kernel)."""
     notebook = filled_template(assignment.folder)
     leave_marker = f"open({str(marker)!r}, 'w').write('ran')\n"
     pried = False
@@ -102,7 +102,7 @@ def _notebook(assignment, kind: str, marker: Path) -> nbformat.NotebookNode:
             continue
         if kind == "mallory":
             cell.source = leave_marker + FORGE + f"\n\ndef {tag['name']}(*a, **k):\n    return _Forge()\n"
-        elif kind == "eve" and not pried:
+        elif not pried:
             roots = sorted({"/tmp", tempfile.gettempdir(), "/"})
             call = f"_FOUND = _pry({roots!r}, {str(kit_root())!r}, {assignment.folder!r})\n"
             refuse = "if _FOUND:\n    raise RuntimeError(f'read the hidden tests: {sorted(_FOUND)}')\n"
@@ -115,14 +115,14 @@ def _notebook(assignment, kind: str, marker: Path) -> nbformat.NotebookNode:
 
 @pytest.fixture(scope="module")
 def otter_round(tmp_path_factory):
-    """`otter run` on alice, mallory and eve (one export of the first enabled assignment), and `llmkit
-    grade` on alice: {name: otter's score}, llmkit's score of alice, and the kernel marker."""
+    """`otter run` on alice and mallory (one export of the first enabled assignment), and `llmkit grade`
+    on alice: {name: otter's score}, llmkit's score of alice, and the kernel marker."""
     assignment = ASSIGNMENTS[0]
     tmp = tmp_path_factory.mktemp("otter")
     zipped = export_otter(assignment, tmp / "export")
     marker = tmp / "kernel-ran"
     scores, outputs = {}, {}
-    for name in ("alice", "mallory", "eve"):
+    for name in ("alice", "mallory"):
         path = tmp / f"{name}.ipynb"
         nbformat.write(_notebook(assignment, name, marker), path)
         out = tmp / f"out-{name}"
@@ -143,7 +143,7 @@ def otter_round(tmp_path_factory):
 
 def test_otter_run_scores_like_llmkit_grade(otter_round):
     scores, expected = otter_round["scores"], otter_round["llmkit"]
-    assert expected == pytest.approx(otter_round["assignment"].points)
+    assert expected > 0
     assert scores["alice"] == pytest.approx(expected)
 
 
@@ -153,9 +153,10 @@ def test_a_forging_notebook_scores_0_and_never_runs_in_otters_kernel(otter_round
 
 
 def test_a_notebook_finds_none_of_the_hidden_tests_files(otter_round):
-    """Full marks for eve mean its look found nothing in the sandbox; the same look run here, outside
-    it, on otter's layout and the kit, finds the files, so it is a real look."""
-    assert otter_round["scores"]["eve"] == pytest.approx(otter_round["llmkit"]), otter_round["outputs"]["eve"]
+    """Full marks for alice, in otter and in `llmkit grade`, mean its look found nothing in the sandbox;
+    the same look run here, outside it, on otter's layout and the kit, finds the files: a real look."""
+    full = sum(suite_points(otter_round["assignment"]).values())
+    assert otter_round["scores"]["alice"] == otter_round["llmkit"] == full, otter_round["outputs"]["alice"]
     assignment, tmp = otter_round["assignment"], otter_round["tmp"]
     with zipfile.ZipFile(tmp / "export" / "autograder.zip") as archive:
         archive.extractall(tmp / "layout" / "run" / "autograder" / "source")

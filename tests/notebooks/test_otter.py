@@ -1,10 +1,10 @@
 """`llmkit export otter` with the real otter-grader. Every enabled assignment of course.yml is exported and
 checked structurally (otter's own parser reads its tests, one case per hidden test, worth the hidden
-suite's points; the zip carries this assignment's suite and no solutions). The full round trip (`otter run` on a
-filled-in notebook that also looks for the hidden tests' files, and on an `__eq__`-forging one) runs on one
-assignment per CI run, the first enabled one in course.yml order, as test_nbgrader.py does, to keep CI
-short: otter's score must equal `llmkit grade`'s, the look must find nothing (the notebook keeps full marks
-only then), and the forging notebook must score 0 with none of its code run in otter's kernel."""
+suite's points; the zip carries this assignment's suite and no solutions). The full round trip (`otter
+run` on a filled-in notebook that also looks for the hidden tests' files, and on an `__eq__`-forging one)
+runs on one assignment per CI run, the first enabled one in course.yml order, as test_nbgrader.py does, to
+keep CI short: otter's score must equal `llmkit grade`'s, the look must find nothing (the notebook keeps
+full marks only then), and the forging notebook must score 0 with none of its code run in otter's kernel."""
 
 from __future__ import annotations
 
@@ -136,9 +136,9 @@ def otter_round(tmp_path_factory):
         outputs[name] = json.loads((out / "results.json").read_text())
     proc = run_llmkit("grade", assignment.id, str(tmp / "alice.ipynb"), "--out", str(tmp / "llmkit"))
     assert proc.returncode == 0, proc.stderr[-3000:]
-    expected = json.loads((tmp / "llmkit" / "alice" / "results.json").read_text())["score"]
-    return {"assignment": assignment, "scores": scores, "outputs": outputs, "llmkit": expected,
-            "marker": marker, "tmp": tmp}  # fmt: skip
+    graded = json.loads((tmp / "llmkit" / "alice" / "results.json").read_text())
+    return {"assignment": assignment, "scores": scores, "outputs": outputs, "llmkit": graded["score"],
+            "max_score": graded["max_score"], "marker": marker, "tmp": tmp}  # fmt: skip
 
 
 def test_otter_run_scores_like_llmkit_grade(otter_round):
@@ -155,7 +155,7 @@ def test_a_forging_notebook_scores_0_and_never_runs_in_otters_kernel(otter_round
 def test_a_notebook_finds_none_of_the_hidden_tests_files(otter_round):
     """Full marks for alice, in otter and in `llmkit grade`, mean its look found nothing in the sandbox;
     the same look run here, outside it, on otter's layout and the kit, finds the files: a real look."""
-    full = sum(suite_points(otter_round["assignment"]).values())
+    full = otter_round["max_score"]
     assert otter_round["scores"]["alice"] == otter_round["llmkit"] == full, otter_round["outputs"]["alice"]
     assignment, tmp = otter_round["assignment"], otter_round["tmp"]
     with zipfile.ZipFile(tmp / "export" / "autograder.zip") as archive:

@@ -1,7 +1,7 @@
 """The `llmkit` command line (also `python -m autograder`).
 
     llmkit start A [--dir DIR]                 copy the starter of assignment A into a workspace
-    llmkit check A [PATH] [--hidden]           self-check: public tests (or the hidden suite, where present)
+    llmkit check A [PATH] [--hidden] [--report FILE]  self-check: public tests (or the hidden suite)
     llmkit submit A [PATH] [--out FILE]        validate and zip a submission
     llmkit grade A SUBMISSION... --out DIR     grade a class: results, feedback, gradebook, class report
     llmkit gradebook merge OUT... --out DIR    join the outputs of `llmkit grade --shard i/n` runs
@@ -9,6 +9,7 @@
     llmkit release --out DIR                   the student bundle: no solutions, no hidden suites
     llmkit export gradescope A --out FILE.zip  an autograder bundle for Gradescope
     llmkit export nbgrader A --out COURSE_DIR  an nbgrader course graded by the kit's sandbox
+    llmkit export otter A --out DIR            an otter-grader autograder graded by the kit's sandbox
 
 Errors in what the user asked for are one line on stderr and exit code 2; never a traceback.
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import os
 import shutil
 import sys
@@ -105,6 +107,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     )
     (report,) = grade_batch(assignment, [workspace], None, hidden=args.hidden, jobs=1)
     _print_table(report)
+    if args.report:
+        Path(args.report).write_text(json.dumps(report.to_json(), indent=1), encoding="utf-8")
     return 0
 
 
@@ -325,6 +329,15 @@ def cmd_export(args: argparse.Namespace) -> int:
         source = export_nbgrader(assignment, Path(args.out))
         print(f"Wrote the nbgrader course {args.out} (source notebook {source})")
         return 0
+    if args.target == "otter":
+        from autograder.exporters.otter import export_otter
+
+        zipped = export_otter(assignment, Path(args.out))
+        print(
+            f"Wrote the otter-grader autograder {zipped} and the student notebook "
+            f"{Path(args.out) / 'student' / (assignment.folder + '.ipynb')}"
+        )
+        return 0
     from autograder.exporters.gradescope import export_gradescope
 
     out = export_gradescope(assignment, Path(args.out))
@@ -347,6 +360,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("assignment")
     p.add_argument("path", nargs="?", help="your workspace (default: here, or work/<assignment folder>)")
     p.add_argument("--hidden", action="store_true", help="run the hidden suite (needs the full kit)")
+    p.add_argument("--report", metavar="FILE", help="also write the report, test by test, as JSON")
     p.set_defaults(func=cmd_check)
 
     p = sub.add_parser("submit", help="validate your work and zip it for upload")
@@ -388,9 +402,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_release)
 
     p = sub.add_parser("export", help="export an autograder bundle")
-    p.add_argument("target", choices=["gradescope", "nbgrader"])
+    p.add_argument("target", choices=["gradescope", "nbgrader", "otter"])
     p.add_argument("assignment")
-    p.add_argument("--out", required=True, help="the .zip (gradescope) or course folder (nbgrader) to write")
+    p.add_argument(
+        "--out", required=True, help="the .zip (gradescope) or the folder (nbgrader, otter) to write"
+    )
     p.set_defaults(func=cmd_export)
     return parser
 

@@ -26,9 +26,9 @@ set -euo pipefail
 apt-get update -qq && apt-get install -y -qq python3.11 python3.11-venv > /dev/null
 python3.11 -m venv /opt/llmkit
 /opt/llmkit/bin/pip install --quiet --upgrade pip
-/opt/llmkit/bin/pip install --quiet -c /autograder/source/constraints.txt {torch}
-# editable: one copy of the engine and its suite, in /autograder/source, hidden from the sandbox
-/opt/llmkit/bin/pip install --quiet -c /autograder/source/constraints.txt -e /autograder/source
+/opt/llmkit/bin/pip install --quiet -c {root}/constraints.txt {torch}
+# editable: one copy of the engine and its suite, in {root}, hidden from the sandbox
+/opt/llmkit/bin/pip install --quiet -c {root}/constraints.txt -e "{root}{extra}"
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
@@ -50,6 +50,23 @@ fi
 PARTS = ["pyproject.toml", "README.md", "course.yml", "autograder", "constraints.txt"]
 
 
+def copy_kit(assignment: Assignment, folder: Path) -> None:
+    """Copy into ``folder`` what grading ``assignment`` needs of the kit: the engine with this assignment's
+    hidden suite only (no other suite, no solutions), course.yml, the pins, the public tests (the hidden
+    suite shares helpers with them) and the assignment's declared data (linked beside each submission)."""
+    data = [f"assignments/{assignment.folder}/{entry}" for entry in assignment.data]
+    missing = [d for d in data if not (kit_root() / d).exists()]
+    if missing:
+        raise KitError(f"{assignment.id} declares data that does not exist: {missing[0]}")
+    copy_parts(folder, [*PARTS, f"tests/public/{assignment.folder}", *data])
+    suites = folder / "autograder" / "suites"
+    for other in suites.iterdir() if suites.is_dir() else []:
+        if other.is_dir() and other.name != assignment.folder:
+            shutil.rmtree(other)
+    if not (suites / assignment.folder).is_dir():
+        raise KitError(f"{assignment.folder} has no hidden suite to export")
+
+
 def export_gradescope(assignment: Assignment, out: Path) -> Path:
     if out.suffix != ".zip":
         raise KitError(f"{out}: the Gradescope bundle must be a .zip file")
@@ -57,20 +74,10 @@ def export_gradescope(assignment: Assignment, out: Path) -> Path:
         raise KitError(f"{out} exists; choose another name or remove it first")
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        # the hidden suite shares its GPT-2 style helpers with the public tests of the same assignment; the
-        # assignment's declared data is linked beside each submission, from assignments/<folder>/
-        data = [f"assignments/{assignment.folder}/{entry}" for entry in assignment.data]
-        missing = [d for d in data if not (kit_root() / d).exists()]
-        if missing:
-            raise KitError(f"{assignment.id} declares data that does not exist: {missing[0]}")
-        copy_parts(folder, [*PARTS, f"tests/public/{assignment.folder}", *data])
-        suites = folder / "autograder" / "suites"
-        for other in suites.iterdir() if suites.is_dir() else []:
-            if other.is_dir() and other.name != assignment.folder:
-                shutil.rmtree(other)
-        if not (suites / assignment.folder).is_dir():
-            raise KitError(f"{assignment.folder} has no hidden suite to export")
-        (folder / "setup.sh").write_text(SETUP_SH.format(torch=TORCH_PIN))
+        copy_kit(assignment, folder)
+        (folder / "setup.sh").write_text(
+            SETUP_SH.format(torch=TORCH_PIN, root="/autograder/source", extra="")
+        )
         (folder / "run_autograder").write_text(RUN_AUTOGRADER.format(assignment=assignment.id))
         for script in ("setup.sh", "run_autograder"):
             os.chmod(folder / script, 0o755)

@@ -4,11 +4,13 @@ The export holds ``nbgrader_config.py`` and ``source/<folder>/<folder>.ipynb``: 
 notebook with every task cell made an nbgrader solution cell (the reference's body between
 ``### BEGIN SOLUTION`` and ``### END SOLUTION``), the given cells locked, and one locked autograded test cell
 per hidden test file, worth the points of its tests. The test cells hold no tests: the hidden suite stays in
-the kit. ``nbgrader autograde`` is configured to run :class:`LlmkitGrade` in place of nbgrader's own
-``Execute`` step, so the submitted notebook never runs in an unconfined kernel: the kit stages it (only cells
-of definitions are kept), grades it with the hidden suite in its sandbox, and writes each test cell's output
-from the trusted result (the points as a number for partial credit, an error for none), which nbgrader's
-``SaveAutoGrades`` then records.
+the kit. Run by the student (nbgrader's Validate), a test cell self-checks with
+:func:`autograder.selfcheck.check`: the public tests of its file grade the saved notebook in the sandbox,
+not in the student's kernel. ``nbgrader autograde`` is configured to run :class:`LlmkitGrade` in place of
+nbgrader's own ``Execute`` step, so the submitted notebook never runs in an unconfined kernel: the kit
+stages it (only cells of definitions are kept), grades it with the hidden suite in its sandbox, and writes
+each test cell's output from the trusted result (the points as a number for partial credit, an error for
+none), which nbgrader's ``SaveAutoGrades`` then records.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ import ast
 import re
 from pathlib import Path
 
-from autograder.build import NOTEBOOK_KEY, template_path
+from autograder.build import NOTEBOOK_KEY
 from autograder.course import Assignment, kit_root
-from autograder.errors import KitError
+from autograder.exporters.notebooks import new_out_folder, suite_points, template_notebook
 
 GRADE_PREFIX = "llmkit-"  # grade_id of a test cell: llmkit-<test file stem>
 SCHEMA = 3
@@ -40,36 +42,16 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 c.LlmkitGrade.assignment = "{id}"
+# a test cell's self-check grades the saved notebook with the public tests: more than nbgrader's 30 s a cell
+c.Execute.timeout = 300
 '''
 
-TEST_CELL = """# Graded by llmkit: the hidden tests of {file} ({points:g} points) run in the kit's
-# sandbox, outside this notebook's kernel, when the notebook is autograded. To self-check before
-# you submit, save the notebook and run: llmkit check {id} <this notebook>
-print("{file}: graded by llmkit when the notebook is autograded")"""
+TEST_CELL = """# {file} ({points:g} points). Run this cell to self-check: the public tests of {file} grade
+# this notebook as saved (save it first) in llmkit's sandbox, outside this kernel. When the notebook is
+# autograded, the hidden tests of {file} grade it the same way and this cell's output is the grade.
+from autograder.selfcheck import check
 
-
-def suite_points(assignment: Assignment) -> dict[str, float]:
-    """Points of each hidden test file of ``assignment`` (file name -> the sum of its tests' points),
-    from pytest's collection of the suite (nothing of a submission is involved)."""
-    import pytest
-
-    from autograder.runner import _pytest_args, _quiet, suite_dir
-
-    suite = suite_dir(assignment, hidden=True)
-    points: dict[str, float] = {}
-
-    class Collector:
-        def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
-            for item in items:
-                marker = item.get_closest_marker("points")
-                name = item.nodeid.split("::")[0].split("/")[-1]
-                points[name] = points.get(name, 0.0) + (float(marker.args[0]) if marker else 1.0)
-
-    with _quiet(suite):
-        pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[Collector()])
-    if not points:
-        raise KitError(f"{assignment.folder}: its hidden suite has no tests to export")
-    return points
+check("{id}", "{file}", "{notebook}")"""
 
 
 def reference_definitions(folder: str, module: str) -> dict[str, str]:
@@ -104,13 +86,8 @@ def export_nbgrader(assignment: Assignment, out: Path) -> Path:
     source notebook."""
     import nbformat
 
-    out = Path(out)
-    if out.exists() and (not out.is_dir() or any(out.iterdir())):
-        raise KitError(f"{out} exists and is not empty; choose another --out")
-    template = template_path(kit_root(), assignment.folder)
-    if not template.is_file():
-        raise KitError(f"{assignment.folder} has no template notebook (enable it and run `llmkit build`)")
-    notebook = nbformat.read(template, as_version=4)
+    out = new_out_folder(out)
+    notebook = nbformat.read(template_notebook(assignment), as_version=4)
     references: dict[str, dict[str, str]] = {}
     for number, cell in enumerate(notebook.cells, start=1):
         tag = cell.metadata.get(NOTEBOOK_KEY, {})
@@ -125,7 +102,10 @@ def export_nbgrader(assignment: Assignment, out: Path) -> Path:
             meta["grade_id"] = f"given-{number}"
         cell.metadata["nbgrader"] = meta
     for file, points in suite_points(assignment).items():
-        cell = nbformat.v4.new_code_cell(TEST_CELL.format(file=file, points=points, id=assignment.id))
+        source = TEST_CELL.format(
+            file=file, points=points, id=assignment.id, notebook=f"{assignment.folder}.ipynb"
+        )
+        cell = nbformat.v4.new_code_cell(source)
         cell.metadata["nbgrader"] = {
             "grade": True,
             "solution": False,

@@ -4,7 +4,6 @@ executes the notebook's code: the kit's grader stages it and runs it in a confin
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import nbformat
@@ -12,6 +11,7 @@ from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.exporters.nbgrader import GRADE_PREFIX
+from autograder.exporters.notebooks import grade_notebook
 
 
 class LlmkitGrade(NbGraderPreprocessor):
@@ -22,13 +22,8 @@ class LlmkitGrade(NbGraderPreprocessor):
 
     def preprocess(self, nb, resources):
         from autograder.course import load_course
-        from autograder.runner import grade_batch
 
-        assignment = load_course().resolve(self.assignment)
-        with tempfile.TemporaryDirectory(prefix="llmkit-nbgrader-") as tmp:
-            path = Path(tmp) / "submission.ipynb"
-            nbformat.write(nb, path)
-            (report,) = grade_batch(assignment, [path], None, hidden=True, jobs=1)
+        report = grade_notebook(load_course().resolve(self.assignment), nb)
         earned: dict[str, float] = {}
         notes: dict[str, list[str]] = {}
         for test in report.tests:

@@ -2,7 +2,9 @@
 checked structurally (solution regions, locked test cells whose points add up to the hidden suite's). The
 full round trip (`nbgrader generate_assignment`, then `nbgrader autograde` on a filled-in notebook and an
 `__eq__`-forging one) runs on one assignment per CI run, the first enabled one in course.yml order, to keep
-CI short; its nbgrader score must equal `llmkit grade`'s and the forging notebook must score 0."""
+CI short; its nbgrader score must equal `llmkit grade`'s and the forging notebook must score 0. On the way,
+`nbgrader validate` (the student's Validate button) passes the filled-in notebook and fails the forging one:
+its test cells self-check the saved notebook in the sandbox, not with tests in the student's kernel."""
 
 from __future__ import annotations
 
@@ -29,8 +31,11 @@ FORGE = (
 )
 
 
+NBGRADER = [sys.executable, "-m", "nbgrader"]  # this interpreter's, whatever `nbgrader` is first on PATH
+
+
 def _env() -> dict[str, str]:
-    # nbgrader runs its migration tool (alembic) from PATH: the one beside this Python
+    # nbgrader runs its migration tool (alembic), and a kernel spec its `python`, from PATH: this Python's
     return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
 
 
@@ -70,14 +75,25 @@ def test_nbgrader_round_trip_scores_like_llmkit_grade(tmp_path):
     folder, course = assignment.folder, tmp_path / "course"
     export_nbgrader(assignment, course)
     run = {"cwd": course, "env": _env(), "capture_output": True, "text": True, "timeout": 600}
-    proc = subprocess.run(["nbgrader", "generate_assignment", folder, "--force"], **run)
+    proc = subprocess.run([*NBGRADER, "generate_assignment", folder, "--force"], **run)
     assert proc.returncode == 0, proc.stderr[-3000:]
     release = course / "release" / folder / f"{folder}.ipynb"
     text = release.read_text()
     assert "### BEGIN SOLUTION" not in text and "def test_" not in text
     for student, forge in (("alice", False), ("mallory", True)):
         _fill(release, course / "submitted" / student / folder / f"{folder}.ipynb", folder, forge)
-    proc = subprocess.run(["nbgrader", "autograde", folder, "--force"], **run)
+    # the student's Validate: the test cells self-check the saved notebook in the sandbox (public tests),
+    # so objects equal to anything pass no test there, though they run in the student's own kernel
+    validated = {}
+    for student in ("alice", "mallory"):
+        notebook = course / "submitted" / student / folder / f"{folder}.ipynb"
+        proc = subprocess.run(
+            [*NBGRADER, "validate", str(notebook), "--Execute.timeout=600"], **{**run, "cwd": notebook.parent}
+        )
+        validated[student] = proc.stdout + proc.stderr
+    assert "Success! Your notebook passes all the tests." in validated["alice"], validated["alice"][-3000:]
+    assert "VALIDATION FAILED" in validated["mallory"] and "public tests of" in validated["mallory"]
+    proc = subprocess.run([*NBGRADER, "autograde", folder, "--force"], **run)
     assert proc.returncode == 0, proc.stderr[-3000:]
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gradebook:
         scores = {s: gradebook.find_submission(folder, s).score for s in ("alice", "mallory")}

@@ -8,6 +8,7 @@ it in a confined worker, never in the calling process or a notebook kernel.
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,17 +33,39 @@ def suite_tests(assignment: Assignment) -> dict[str, float]:
     suite = suite_dir(assignment, hidden=True)
     points: dict[str, float] = {}
 
+    broken: list[str] = []
+
     class Collector:
+        def pytest_collectreport(self, report: pytest.CollectReport) -> None:
+            if report.failed:
+                broken.append(f"{report.nodeid or suite}: {str(report.longrepr)[-300:]}")
+
         def pytest_collection_modifyitems(self, items: list[pytest.Item]) -> None:
             for item in items:
                 marker = item.get_closest_marker("points")
                 points[item.nodeid] = float(marker.args[0]) if marker else 1.0
 
-    with _quiet(suite):
-        pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[Collector()])
+    _forget_suite_helpers()
+    try:
+        with _quiet(suite):
+            pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[Collector()])
+    finally:
+        _forget_suite_helpers()
+    if broken:
+        raise KitError(f"{assignment.folder}: its hidden suite does not collect: {', '.join(broken)}")
     if not points:
         raise KitError(f"{assignment.folder}: its hidden suite has no tests to export")
     return points
+
+
+def _forget_suite_helpers() -> None:
+    """Drop the suites' private helper modules (`_common`, `_oracles`, ...) from this process: their names
+    repeat across assignments, so one imported for an earlier suite must not stand in for the next one's."""
+    roots = [kit_root() / "autograder" / "suites", kit_root() / "tests"]
+    for name, module in list(sys.modules.items()):
+        file = getattr(module, "__file__", None)
+        if "." not in name and file and any(Path(file).is_relative_to(root) for root in roots):
+            del sys.modules[name]
 
 
 def file_of(nodeid: str) -> str:

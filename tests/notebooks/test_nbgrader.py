@@ -51,6 +51,7 @@ def test_the_export_has_solutions_and_test_cells_worth_the_suite(assignment, tmp
     assert all(c.metadata.nbgrader["grade_id"].startswith(GRADE_PREFIX) for c in tests)
     assert all(c.metadata.nbgrader["locked"] for c in tests)
     assert sum(c.metadata.nbgrader["points"] for c in tests) == sum(suite_points(assignment).values())
+    assert sum(suite_points(assignment).values()) == assignment.points  # every hidden test file collected
 
 
 def _fill(release: Path, dest: Path, folder: str, forge: bool) -> None:

@@ -86,6 +86,7 @@ def test_the_export_is_an_otter_autograder_worth_the_suite(assignment, tmp_path)
     assert all("def test_" not in path.read_text() for path in files)  # no hidden test in otter's tests/
     cases = [case for test in parsed for case in test.test_cases]
     assert sum(case.points for case in cases) == pytest.approx(sum(suite_points(assignment).values()))
+    assert sum(suite_points(assignment).values()) == assignment.points  # every hidden test file collected
     assert len({case.body for case in cases}) == len(cases)  # one case per hidden test
 
 

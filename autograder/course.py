@@ -35,6 +35,7 @@ FOLDER_RE = re.compile(r"a([1-9][0-9]*)_[a-z][a-z0-9_]*")
 MODULE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\.py")
 EXCHANGE_DIRECTIONS = ("in", "out")  # see exchange.py
 DATA_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # no "..", no hidden names
+EXTRA_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # an optional-dependency group of pyproject.toml
 
 BUILTIN_DEFAULTS: dict[str, Any] = {"time_limit": 300, "call_timeout": 30, "memory_limit_mb": 4096}
 
@@ -49,6 +50,7 @@ _ASSIGNMENT_KEYS = {
     "modules": False,
     "data": False,
     "exchange": False,
+    "extras": False,
     **_DEFAULT_KEYS,
 }
 _LATE_KEYS = {"grace_minutes": False, "penalty_per_day": True, "max_days_late": False}
@@ -93,6 +95,8 @@ class Assignment:
     data: tuple[str, ...] = ()
     # the directions files cross the sandbox in ("in": folders the suite sends, "out": files it collects)
     exchange: tuple[str, ...] = ()
+    # the optional-dependency groups of pyproject.toml that the hidden suite needs when it grades
+    extras: tuple[str, ...] = ()
 
     def late_multiplier(self, submitted: datetime) -> float:
         """The factor applied to the score of work submitted at ``submitted`` (timezone-aware)."""
@@ -350,6 +354,24 @@ class _Reader:
             paths.append(path)
         return tuple(paths)
 
+    def extras(self, entry: _Entry) -> tuple[str, ...]:
+        """Names of pyproject.toml's optional-dependency groups, such as ``[lora]``."""
+        node = entry.value
+        if not isinstance(node, SequenceNode):
+            got = _describe(node)
+            raise self.error(entry.line, entry.path, f"expected a list such as [lora], got {got}")
+        self.check_tag(node, entry.line, entry.path)
+        found: list[str] = []
+        for index, item in enumerate(node.value):
+            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
+            value = self.scalar(item_entry)
+            if not isinstance(value, str) or not EXTRA_RE.fullmatch(value) or value in found:
+                got = "listed twice" if value in found else f"got {_describe(item)}"
+                message = f"expected the name of an extra of pyproject.toml such as lora, {got}"
+                raise self.error(item_entry.line, item_entry.path, message)
+            found.append(value)
+        return tuple(found)
+
     def late_policy(self, entry: _Entry) -> LatePolicy | None:
         if isinstance(entry.value, ScalarNode) and self.scalar(entry) is None:
             return None  # `late_policy:` left empty or null: no penalty
@@ -426,6 +448,7 @@ class _Reader:
         modules = self.modules(fields["modules"]) if "modules" in fields else ()
         data = self.data(fields["data"]) if "data" in fields else ()
         exchange = self.exchange(fields["exchange"]) if "exchange" in fields else ()
+        extras = self.extras(fields["extras"]) if "extras" in fields else ()
         clash = sorted(set(modules) & {d.split("/")[0] for d in data})
         if clash:
             raise self.error(fields["data"].line, fields["data"].path, f"{clash[0]} is a submitted module")
@@ -454,6 +477,7 @@ class _Reader:
             late_policy=limits["late_policy"],
             data=data,
             exchange=exchange,
+            extras=extras,
         )
 
 

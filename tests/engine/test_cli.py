@@ -169,7 +169,8 @@ def test_export_gradescope_bundle(tmp_path):
         assert "tests/public/a3_attention/_common.py" in names  # the hidden suite's shared GPT-2 helpers
         assert not any(n.startswith("solutions/") for n in names)
         assert archive.getinfo("run_autograder").external_attr >> 16 & 0o111
-        assert "llmkit grade a3 /autograder/submission" in archive.read("run_autograder").decode()
+        assert 'grade a3 "$ROOT/submission"' in archive.read("run_autograder").decode()
+        assert archive.read("constraints-cpu.txt").decode().splitlines()[-1] == "torch==2.13.0+cpu"
 
 
 def test_export_gradescope_bundle_carries_the_declared_data(tmp_path):

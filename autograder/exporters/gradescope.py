@@ -63,7 +63,7 @@ pip_install kit -c "$SOURCE/constraints.txt" -c "$SOURCE/{cpu}" --extra-index-ur
     -e "$SOURCE{extras}"
 {no_deps}"""
 
-NO_DEPS_STEP = """# declared in pyproject.toml, [tool.llmkit.no-deps]: installed without their own dependencies
+NO_DEPS_STEP = """# pyproject.toml's [tool.llmkit.no-deps]: installed without their own dependencies
 pip_install no-deps --no-deps -c "$SOURCE/constraints.txt" {packages}
 """
 
@@ -106,7 +106,7 @@ def grading_packages(assignment: Assignment) -> tuple[list[str], list[str]]:
     known = project["project"].get("optional-dependencies", {})
     unknown = [e for e in assignment.extras if e not in known]
     if unknown:
-        raise KitError(f"{assignment.id} needs the extra {unknown[0]!r}, which pyproject.toml does not define")
+        raise KitError(f"{assignment.id} needs the extra {unknown[0]!r}; pyproject.toml does not define it")
     table = project.get("tool", {}).get("llmkit", {}).get("no-deps", {})
     no_deps = [p for extra in assignment.extras for p in table.get(extra, [])]
     return list(assignment.extras), no_deps

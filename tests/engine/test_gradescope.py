@@ -148,8 +148,9 @@ def test_run_autograder_grades_a_submission_into_results_json(tmp_path):
     venv = tmp_path / "venv"
     proc = run_setup(root, venv)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    located = subprocess.run([str(venv / "bin" / "python"), "-c", "import autograder; print(autograder.__file__)"],
-                             cwd=tmp_path, capture_output=True, text=True, check=True)  # fmt: skip
+    where = "import autograder; print(autograder.__file__)"
+    located = subprocess.run([str(venv / "bin" / "python"), "-c", where], cwd=tmp_path, capture_output=True,
+                             text=True, check=True)  # fmt: skip
     assert Path(located.stdout.strip()).is_relative_to(root / "source"), "the engine of the bundle is used"
 
     a3 = COURSE.resolve("a3")
@@ -170,14 +171,14 @@ def test_run_autograder_grades_a_submission_into_results_json(tmp_path):
     if os.geteuid() == 0:  # as on Gradescope: the student's code ran as an unprivileged user
         assert "uid" in data["extra_data"]["sandbox"], data["extra_data"]["sandbox"]
 
-    # nothing graded (no modules at all) still gives a valid results.json, scored 0
-    for module in a3.modules:
-        (root / "submission" / module).unlink()
-    proc = subprocess.run(["bash", str(root / "source" / "run_autograder")], env=environment, cwd=root,
-                          capture_output=True, text=True, timeout=900)  # fmt: skip
+    # the engine itself broken (here: no environment at all): still a valid results.json, scored 0
+    (root / "results" / "results.json").unlink()
+    environment["LLMKIT_VENV"] = str(tmp_path / "no-such-venv")
+    subprocess.run(["bash", str(root / "source" / "run_autograder")], env=environment, cwd=root,
+                   capture_output=True, timeout=60)  # fmt: skip
     data = json.loads((root / "results" / "results.json").read_text())
     validate_results(data)
-    assert data["score"] == 0
+    assert data["score"] == 0 and "could not be graded" in data["output"]
 
 
 def test_the_schema_rejects_what_gradescope_rejects():

@@ -263,8 +263,24 @@ def test_shard_slices_are_a_partition(tmp_path):
 # Grading for real: one batch, killed and resumed, then the same class in four shards
 
 
+# The public tests: what is tested here is the class machinery (resume, late policy, reports, shards), and
+# they grade in a fraction of the hidden suite's time; the hidden suite's scores are tested in tests/quality.
+SUITE = "--public"
+
+
 def _grade_command(export: Path, out: Path, *options: str) -> list[str]:
-    return [sys.executable, "-m", "autograder", "grade", "a3", str(export), "--out", str(out), *options]
+    return [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        "a3",
+        str(export),
+        "--out",
+        str(out),
+        SUITE,
+        *options,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -276,9 +292,10 @@ def night(tmp_path_factory):
     extensions = tmp / "extensions.csv"
     extensions.write_text("student,due,days\n2026005,,1\n")
     out = tmp / "out"
-    options = ("--jobs", "1", "--extensions", str(extensions))
-    batch = subprocess.Popen(_grade_command(export, out, *options), cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    options = ("--extensions", str(extensions))
+    command = _grade_command(export, out, *options, "--jobs", "1")
+    batch = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 600
     try:
         while len(intact_results(out)) < 3 and batch.poll() is None and time.monotonic() < deadline:
@@ -290,8 +307,8 @@ def night(tmp_path_factory):
         batch.wait()
     kept = {name: (out / name / results.REPORT).read_bytes() for name in done_before_kill}
     (out / "2026002" / results.REPORT).write_text('{"format": 1, "report": {"na')  # partial, never trusted
-    resumed = subprocess.run(_grade_command(export, out, *options, "--regrade", "2026003"), cwd=ROOT,
-                             capture_output=True, text=True, timeout=900)  # fmt: skip
+    command = _grade_command(export, out, *options, "--regrade", "2026003", "--jobs", "2")
+    resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return {"export": export, "out": out, "extensions": extensions, "done": done_before_kill,
             "gradebook_at_kill": gradebook_at_kill, "kept": kept, "resumed": resumed}  # fmt: skip
 
@@ -299,14 +316,16 @@ def night(tmp_path_factory):
 def test_a_killed_batch_resumes_with_one_result_per_submission(night):
     out, resumed = night["out"], night["resumed"]
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert night["done"] == {"2026001", "2026002", "2026003"}, "killed part-way, after three submissions"
+    first = {"2026001", "2026002", "2026003"}
+    assert first <= night["done"] < set(NAMES), f"killed part-way, after three submissions: {night['done']}"
     assert set(night["gradebook_at_kill"]) <= night["done"], "a gradebook row without its result file"
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert folders == sorted(NAMES), "exactly one result folder per submission"
     assert intact_results(out) == set(NAMES)
     assert (out / "2026001" / results.REPORT).read_bytes() == night["kept"]["2026001"], "graded twice"
     assert (out / "2026003" / results.REPORT).read_bytes() != night["kept"]["2026003"], "--regrade ignored"
-    assert re.search(r"graded now +5\n", resumed.stdout), resumed.stdout
+    regraded = len(NAMES) - len(night["done"]) + 2  # the missing ones, the damaged one, the one asked for
+    assert re.search(rf"graded now +{regraded}\n", resumed.stdout), resumed.stdout
     book = read_gradebook(out / results.GRADEBOOK)
     assert list(book) == NAMES
     for name, row in book.items():
@@ -344,7 +363,7 @@ def test_a_finished_batch_resumes_without_grading(night):
     probe = ("import sys; from autograder.cli import main; code = main(sys.argv[1:]); "
              "print('heavy:', [m for m in ('torch', 'pytest', 'matplotlib') if m in sys.modules]); "
              "sys.exit(code)")  # fmt: skip
-    command = ["grade", "a3", str(night["export"]), "--out", str(night["out"]), "--extensions",
+    command = ["grade", "a3", str(night["export"]), "--out", str(night["out"]), SUITE, "--extensions",
                str(night["extensions"])]  # fmt: skip
     start = time.monotonic()
     proc = subprocess.run([sys.executable, "-c", probe, *command], cwd=ROOT, capture_output=True, text=True,

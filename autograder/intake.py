@@ -27,7 +27,7 @@ from pathlib import Path
 
 import yaml
 
-from autograder.errors import KitError
+from autograder.errors import KitError, SubmissionError
 from autograder.staging import submission_name, unpack_zip, zip_members
 
 METADATA = "submission_metadata.yml"
@@ -80,10 +80,14 @@ def collect(
 
 def is_export_zip(path: Path) -> bool:
     """Whether `path` is a zip of many submissions with their metadata (a Gradescope export), not one
-    submission's zip: ``submission_metadata.yml`` at its top or inside one single top folder."""
+    submission's zip: ``submission_metadata.yml`` at its top or inside one single top folder. A corrupt zip
+    is not (it is graded as one submission, which says what is wrong with it)."""
     if path.is_dir() or path.suffix.lower() != ".zip":
         return False
-    names = [n.replace("\\", "/").strip("/") for n in zip_members(path)]
+    try:
+        names = [n.replace("\\", "/").strip("/") for n in zip_members(path)]
+    except SubmissionError:
+        return False
     return any(n == METADATA or (n.count("/") == 1 and n.endswith("/" + METADATA)) for n in names)
 
 

@@ -132,7 +132,7 @@ def test_setup_resolves_cpu_torch_and_the_declared_extras(tmp_path):
     assert versions["torch"].endswith("+cpu"), versions["torch"]
     assert not [name for name in versions if name.startswith("nvidia-")], "a CUDA package would be installed"
     constraints = (ROOT / "constraints.txt").read_text().splitlines()
-    pins = dict(canonical(line).split("==") for line in constraints if "==" in line)
+    pins = {canonical(name): pin for name, pin in (line.split("==") for line in constraints if "==" in line)}
     for name, version in versions.items():
         if name in pins and name != "torch":
             assert version == pins[name], f"{name} {version} is not the pinned {pins[name]}"

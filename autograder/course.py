@@ -16,7 +16,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -288,21 +288,24 @@ class _Reader:
             raise self.error(entry.line, entry.path, f"the due date needs a timezone ({example})")
         return value
 
-    def modules(self, entry: _Entry) -> tuple[str, ...]:
+    def items(self, entry: _Entry, example: str) -> Iterator[tuple[_Entry, Any]]:
+        """Each item of the list ``entry`` (with its own entry, for error messages) and its value."""
         node = entry.value
         if not isinstance(node, SequenceNode):
-            got = _describe(node)
-            raise self.error(entry.line, entry.path, f"expected a list of file names, got {got}")
+            raise self.error(entry.line, entry.path, f"expected {example}, got {_describe(node)}")
         self.check_tag(node, entry.line, entry.path)
-        names: list[str] = []
         for index, item in enumerate(node.value):
             item_entry = _Entry(item, item, f"{entry.path}[{index}]")
-            value = self.scalar(item_entry)
+            yield item_entry, self.scalar(item_entry)
+
+    def modules(self, entry: _Entry) -> tuple[str, ...]:
+        names: list[str] = []
+        for item_entry, value in self.items(entry, "a list of file names"):
             if not isinstance(value, str) or not MODULE_RE.fullmatch(value):
                 raise self.error(
                     item_entry.line,
                     item_entry.path,
-                    f"expected a module file name such as attention.py, got {_describe(item)}",
+                    f"expected a module file name such as attention.py, got {_describe(item_entry.value)}",
                 )
             if value in names:
                 raise self.error(item_entry.line, item_entry.path, f"{value} is listed twice")
@@ -311,42 +314,29 @@ class _Reader:
 
     def exchange(self, entry: _Entry) -> tuple[str, ...]:
         """The directions files cross the sandbox in: a list of ``in`` and ``out``."""
-        node = entry.value
-        if not isinstance(node, SequenceNode):
-            got = _describe(node)
-            raise self.error(entry.line, entry.path, f"expected a list such as [in, out], got {got}")
-        self.check_tag(node, entry.line, entry.path)
         found: list[str] = []
-        for index, item in enumerate(node.value):
-            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
-            value = self.scalar(item_entry)
+        for item_entry, value in self.items(entry, "a list such as [in, out]"):
             if value not in EXCHANGE_DIRECTIONS or value in found:
-                got = "listed twice" if value in found else f"got {_describe(item)}"
+                got = "listed twice" if value in found else f"got {_describe(item_entry.value)}"
                 raise self.error(item_entry.line, item_entry.path, f"expected in or out, {got}")
             found.append(value)
         return tuple(found)
 
     def data(self, entry: _Entry) -> tuple[str, ...]:
         """Relative paths inside the assignment's folder: no absolute path, no ``..``, nothing hidden."""
-        node = entry.value
-        if not isinstance(node, SequenceNode):
-            got = _describe(node)
-            raise self.error(entry.line, entry.path, f"expected a list of paths, got {got}")
-        self.check_tag(node, entry.line, entry.path)
         paths: list[str] = []
-        for index, item in enumerate(node.value):
-            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
-            value = self.scalar(item_entry)
+        for item_entry, value in self.items(entry, "a list of paths"):
             parts = value.replace("\\", "/").strip("/").split("/") if isinstance(value, str) else []
             if (
                 not parts
                 or value.startswith(("/", "\\"))
                 or any(not DATA_PART_RE.fullmatch(part) for part in parts)
             ):
+                got = _describe(item_entry.value)
                 raise self.error(
                     item_entry.line,
                     item_entry.path,
-                    f"expected a path inside the assignment's folder such as models, got {_describe(item)}",
+                    f"expected a path inside the assignment's folder such as models, got {got}",
                 )
             path = "/".join(parts)
             if path in paths:
@@ -356,17 +346,10 @@ class _Reader:
 
     def extras(self, entry: _Entry) -> tuple[str, ...]:
         """Names of pyproject.toml's optional-dependency groups, such as ``[lora]``."""
-        node = entry.value
-        if not isinstance(node, SequenceNode):
-            got = _describe(node)
-            raise self.error(entry.line, entry.path, f"expected a list such as [lora], got {got}")
-        self.check_tag(node, entry.line, entry.path)
         found: list[str] = []
-        for index, item in enumerate(node.value):
-            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
-            value = self.scalar(item_entry)
+        for item_entry, value in self.items(entry, "a list such as [lora]"):
             if not isinstance(value, str) or not EXTRA_RE.fullmatch(value) or value in found:
-                got = "listed twice" if value in found else f"got {_describe(item)}"
+                got = "listed twice" if value in found else f"got {_describe(item_entry.value)}"
                 message = f"expected the name of an extra of pyproject.toml such as lora, {got}"
                 raise self.error(item_entry.line, item_entry.path, message)
             found.append(value)

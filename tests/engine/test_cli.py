@@ -197,3 +197,5 @@ def test_export_gradescope_bundle_carries_the_declared_data(tmp_path):
         assert files and all(p.relative_to(ROOT).as_posix() in names for p in files)
     with pytest.raises(KitError, match="declares data that does not exist"):
         export_gradescope(dataclasses.replace(a3, data=("no-such-file",)), tmp_path / "missing.zip")
+    with pytest.raises(KitError, match="pyproject.toml does not define it"):
+        export_gradescope(dataclasses.replace(a3, extras=("no-such-extra",)), tmp_path / "extra.zip")

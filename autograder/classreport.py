@@ -83,12 +83,15 @@ def _plots(summary: dict) -> dict[str, str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
+    counts = MaxNLocator(integer=True)  # axes that count submissions or tests: whole numbers only
     images = {}
     fig, ax = plt.subplots(figsize=(7, 3.2))
     top = summary["max_score"] or 100
     ax.hist(summary["finals"], bins=20, range=(0, top), color="#4c72b0", edgecolor="white")
     ax.set(xlabel="final score (points)", ylabel="submissions", title="Score distribution")
+    ax.yaxis.set_major_locator(counts)
     images["scores"] = _png(fig)
     plt.close(fig)
 
@@ -106,6 +109,7 @@ def _plots(summary: dict) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.bar(range(len(times)), [t for _, t in times], color="#55a868")
     ax.set(xlabel="submission (gradebook order)", ylabel="seconds", title="Grading time per submission")
+    ax.set_ylim(bottom=0)
     images["times"] = _png(fig)
     plt.close(fig)
 
@@ -115,6 +119,7 @@ def _plots(summary: dict) -> dict[str, str]:
     ax.set_yticks(range(len(messages)), [_short(m, 60) for m, _, _ in messages], fontsize=7)
     ax.invert_yaxis()
     ax.set(xlabel="failed tests with this message", title="Most common failure messages")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     images["messages"] = _png(fig)
     plt.close(fig)
     return images

@@ -5,13 +5,18 @@ be mailed or opened anywhere on its own): the distribution of final scores, the 
 sorted from the hardest, the grading time of each submission, and the most common failure messages, grouped
 (numbers in a message are replaced by ``#`` so that ``expected 3, got 4`` and ``expected 5, got 2`` count as
 one). The report is for course staff: it names hidden tests and quotes their messages.
+
+The page records a digest of what it was drawn from; when a run (a resumed batch with nothing new) would
+draw the same page again, the file is left as it is, and matplotlib is not even imported.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import html
 import io
+import json
 import re
 import statistics
 from collections import Counter, defaultdict
@@ -78,12 +83,15 @@ def _plots(summary: dict) -> dict[str, str]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
+    counts = MaxNLocator(integer=True)  # axes that count submissions or tests: whole numbers only
     images = {}
     fig, ax = plt.subplots(figsize=(7, 3.2))
     top = summary["max_score"] or 100
     ax.hist(summary["finals"], bins=20, range=(0, top), color="#4c72b0", edgecolor="white")
     ax.set(xlabel="final score (points)", ylabel="submissions", title="Score distribution")
+    ax.yaxis.set_major_locator(counts)
     images["scores"] = _png(fig)
     plt.close(fig)
 
@@ -101,6 +109,7 @@ def _plots(summary: dict) -> dict[str, str]:
     fig, ax = plt.subplots(figsize=(7, 3.2))
     ax.bar(range(len(times)), [t for _, t in times], color="#55a868")
     ax.set(xlabel="submission (gradebook order)", ylabel="seconds", title="Grading time per submission")
+    ax.set_ylim(bottom=0)
     images["times"] = _png(fig)
     plt.close(fig)
 
@@ -110,6 +119,7 @@ def _plots(summary: dict) -> dict[str, str]:
     ax.set_yticks(range(len(messages)), [_short(m, 60) for m, _, _ in messages], fontsize=7)
     ax.invert_yaxis()
     ax.set(xlabel="failed tests with this message", title="Most common failure messages")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     images["messages"] = _png(fig)
     plt.close(fig)
     return images
@@ -121,8 +131,17 @@ def _short(text: str, width: int = 48) -> str:
 
 
 def write_class_report(out: Path, title: str, reports: list, rows: list[dict[str, str]]) -> Path:
-    """Write ``out/class_report.html`` for the graded ``reports`` (``rows``: their gradebook rows)."""
+    """Write ``out/class_report.html`` for the graded ``reports`` (``rows``: their gradebook rows), unless
+    the page there was drawn from the same numbers."""
     summary = summarize(reports, rows)
+    path = out / REPORT_FILE
+    digest = hashlib.sha256(json.dumps([title, summary], sort_keys=True).encode()).hexdigest()
+    marker = f"<!-- drawn from: {digest} -->"
+    try:
+        if marker in path.read_text(encoding="utf-8"):
+            return path
+    except (OSError, UnicodeDecodeError):
+        pass
     images = _plots(summary) if rows else {}
     esc = html.escape
     figures = "\n".join(
@@ -137,7 +156,8 @@ def write_class_report(out: Path, title: str, reports: list, rows: list[dict[str
         f"<td>{esc(', '.join(map(_short, tests)))}</td></tr>"
         for message, count, tests in summary["messages"]
     )
-    body = f"""<h1>{esc(title)}</h1>
+    body = f"""{marker}
+<h1>{esc(title)}</h1>
 <p>{summary["count"]} submissions, {summary["errors"]} with grading errors, {summary["late"]} with a late
 penalty. Final score: mean {summary["mean"]:.1f}, median {summary["median"]:.1f} of
 {summary["max_score"]:g}.</p>
@@ -149,6 +169,5 @@ penalty. Final score: mean {summary["mean"]:.1f}, median {summary["median"]:.1f}
 """
     from autograder.results import PAGE
 
-    path = out / REPORT_FILE
     write_atomic(path, PAGE.format(title=esc(title), body=body))
     return path

@@ -212,6 +212,13 @@ def _write_reports(out: Path, assignment, reports, extensions, title: str) -> li
 
 
 def cmd_grade(args: argparse.Namespace) -> int:
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="llmkit-exports-") as unpacked:  # export zips, while grading
+        return _grade(args, Path(unpacked))
+
+
+def _grade(args: argparse.Namespace, unpacked: Path) -> int:
     from autograder.intake import collect
     from autograder.late import load_extensions
     from autograder.runner import grade_batch
@@ -221,7 +228,7 @@ def cmd_grade(args: argparse.Namespace) -> int:
     assignment = _with_limits(course.resolve(args.assignment), args)
     shard = parse_shard(args.shard) if args.shard else None
     extensions = load_extensions(Path(args.extensions) if args.extensions else None)
-    entries = collect([Path(s) for s in args.submissions], assignment.due.tzinfo)
+    entries = collect([Path(s) for s in args.submissions], assignment.due.tzinfo, unpacked)
     if not entries:
         raise KitError("no submissions found in " + ", ".join(args.submissions))
     out = Path(args.out)
@@ -369,7 +376,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", help="the zip to write (default <assignment folder>-submission.zip)")
     p.set_defaults(func=cmd_submit)
 
-    p = sub.add_parser("grade", help="grade submissions (folders, .zip files or notebooks)")
+    p = sub.add_parser(
+        "grade", help="grade submissions (folders, .zip files, notebooks, Gradescope exports: folder or zip)"
+    )
     p.add_argument("assignment")
     p.add_argument("submissions", nargs="+", metavar="SUBMISSION")
     p.add_argument("--out", required=True, help="folder for results.json files and gradebook.csv")

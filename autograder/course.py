@@ -16,7 +16,7 @@ import difflib
 import math
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -35,6 +35,7 @@ FOLDER_RE = re.compile(r"a([1-9][0-9]*)_[a-z][a-z0-9_]*")
 MODULE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\.py")
 EXCHANGE_DIRECTIONS = ("in", "out")  # see exchange.py
 DATA_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # no "..", no hidden names
+EXTRA_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # an optional-dependency group of pyproject.toml
 
 BUILTIN_DEFAULTS: dict[str, Any] = {"time_limit": 300, "call_timeout": 30, "memory_limit_mb": 4096}
 
@@ -49,6 +50,7 @@ _ASSIGNMENT_KEYS = {
     "modules": False,
     "data": False,
     "exchange": False,
+    "extras": False,
     **_DEFAULT_KEYS,
 }
 _LATE_KEYS = {"grace_minutes": False, "penalty_per_day": True, "max_days_late": False}
@@ -93,6 +95,8 @@ class Assignment:
     data: tuple[str, ...] = ()
     # the directions files cross the sandbox in ("in": folders the suite sends, "out": files it collects)
     exchange: tuple[str, ...] = ()
+    # the optional-dependency groups of pyproject.toml that the hidden suite needs when it grades
+    extras: tuple[str, ...] = ()
 
     def late_multiplier(self, submitted: datetime) -> float:
         """The factor applied to the score of work submitted at ``submitted`` (timezone-aware)."""
@@ -284,21 +288,24 @@ class _Reader:
             raise self.error(entry.line, entry.path, f"the due date needs a timezone ({example})")
         return value
 
-    def modules(self, entry: _Entry) -> tuple[str, ...]:
+    def items(self, entry: _Entry, example: str) -> Iterator[tuple[_Entry, Any]]:
+        """Each item of the list ``entry`` (with its own entry, for error messages) and its value."""
         node = entry.value
         if not isinstance(node, SequenceNode):
-            got = _describe(node)
-            raise self.error(entry.line, entry.path, f"expected a list of file names, got {got}")
+            raise self.error(entry.line, entry.path, f"expected {example}, got {_describe(node)}")
         self.check_tag(node, entry.line, entry.path)
-        names: list[str] = []
         for index, item in enumerate(node.value):
             item_entry = _Entry(item, item, f"{entry.path}[{index}]")
-            value = self.scalar(item_entry)
+            yield item_entry, self.scalar(item_entry)
+
+    def modules(self, entry: _Entry) -> tuple[str, ...]:
+        names: list[str] = []
+        for item_entry, value in self.items(entry, "a list of file names"):
             if not isinstance(value, str) or not MODULE_RE.fullmatch(value):
                 raise self.error(
                     item_entry.line,
                     item_entry.path,
-                    f"expected a module file name such as attention.py, got {_describe(item)}",
+                    f"expected a module file name such as attention.py, got {_describe(item_entry.value)}",
                 )
             if value in names:
                 raise self.error(item_entry.line, item_entry.path, f"{value} is listed twice")
@@ -307,48 +314,46 @@ class _Reader:
 
     def exchange(self, entry: _Entry) -> tuple[str, ...]:
         """The directions files cross the sandbox in: a list of ``in`` and ``out``."""
-        node = entry.value
-        if not isinstance(node, SequenceNode):
-            got = _describe(node)
-            raise self.error(entry.line, entry.path, f"expected a list such as [in, out], got {got}")
-        self.check_tag(node, entry.line, entry.path)
         found: list[str] = []
-        for index, item in enumerate(node.value):
-            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
-            value = self.scalar(item_entry)
+        for item_entry, value in self.items(entry, "a list such as [in, out]"):
             if value not in EXCHANGE_DIRECTIONS or value in found:
-                got = "listed twice" if value in found else f"got {_describe(item)}"
+                got = "listed twice" if value in found else f"got {_describe(item_entry.value)}"
                 raise self.error(item_entry.line, item_entry.path, f"expected in or out, {got}")
             found.append(value)
         return tuple(found)
 
     def data(self, entry: _Entry) -> tuple[str, ...]:
         """Relative paths inside the assignment's folder: no absolute path, no ``..``, nothing hidden."""
-        node = entry.value
-        if not isinstance(node, SequenceNode):
-            got = _describe(node)
-            raise self.error(entry.line, entry.path, f"expected a list of paths, got {got}")
-        self.check_tag(node, entry.line, entry.path)
         paths: list[str] = []
-        for index, item in enumerate(node.value):
-            item_entry = _Entry(item, item, f"{entry.path}[{index}]")
-            value = self.scalar(item_entry)
+        for item_entry, value in self.items(entry, "a list of paths"):
             parts = value.replace("\\", "/").strip("/").split("/") if isinstance(value, str) else []
             if (
                 not parts
                 or value.startswith(("/", "\\"))
                 or any(not DATA_PART_RE.fullmatch(part) for part in parts)
             ):
+                got = _describe(item_entry.value)
                 raise self.error(
                     item_entry.line,
                     item_entry.path,
-                    f"expected a path inside the assignment's folder such as models, got {_describe(item)}",
+                    f"expected a path inside the assignment's folder such as models, got {got}",
                 )
             path = "/".join(parts)
             if path in paths:
                 raise self.error(item_entry.line, item_entry.path, f"{path} is listed twice")
             paths.append(path)
         return tuple(paths)
+
+    def extras(self, entry: _Entry) -> tuple[str, ...]:
+        """Names of pyproject.toml's optional-dependency groups, such as ``[lora]``."""
+        found: list[str] = []
+        for item_entry, value in self.items(entry, "a list such as [lora]"):
+            if not isinstance(value, str) or not EXTRA_RE.fullmatch(value) or value in found:
+                got = "listed twice" if value in found else f"got {_describe(item_entry.value)}"
+                message = f"expected the name of an extra of pyproject.toml such as lora, {got}"
+                raise self.error(item_entry.line, item_entry.path, message)
+            found.append(value)
+        return tuple(found)
 
     def late_policy(self, entry: _Entry) -> LatePolicy | None:
         if isinstance(entry.value, ScalarNode) and self.scalar(entry) is None:
@@ -426,6 +431,7 @@ class _Reader:
         modules = self.modules(fields["modules"]) if "modules" in fields else ()
         data = self.data(fields["data"]) if "data" in fields else ()
         exchange = self.exchange(fields["exchange"]) if "exchange" in fields else ()
+        extras = self.extras(fields["extras"]) if "extras" in fields else ()
         clash = sorted(set(modules) & {d.split("/")[0] for d in data})
         if clash:
             raise self.error(fields["data"].line, fields["data"].path, f"{clash[0]} is a submitted module")
@@ -454,6 +460,7 @@ class _Reader:
             late_policy=limits["late_policy"],
             data=data,
             exchange=exchange,
+            extras=extras,
         )
 
 

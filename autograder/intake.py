@@ -7,7 +7,11 @@ Each argument of ``llmkit grade A DIR_OR_FILES...`` is one of:
   submission folder (``submission_123456``) to its submitters (``:name:``, ``:sid:``, ``:email:``) and its
   time (``:created_at:``). A submission folder holding a ``submission_metadata.yml`` of its own (the same
   fields for that one submission) is read the same way;
-- a folder of submissions: a folder with no ``.py`` file at its top, whose entries are submissions.
+- a folder of submissions: a folder with no ``.py`` file at its top, whose entries are submissions;
+- Gradescope's "Export Submissions" zip itself: a ``.zip`` holding ``submission_metadata.yml`` at its top
+  (or inside one single top folder). It is unpacked, with the checks of a submission's zip (no links, no
+  absolute paths or ``..``, capped sizes), into a temporary folder the caller provides, then read as the
+  unzipped export; each submission's source is named ``EXPORT.zip:FOLDER``.
 
 The student and the submission time come from the metadata when there is some, else from the file name:
 ``alice_2026-10-31T08-15.zip`` is student ``alice``, submitted at that time (in the due date's timezone
@@ -17,16 +21,19 @@ when the name gives none). Without a time in either, the submission counts as on
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 from pathlib import Path
 
 import yaml
 
-from autograder.errors import KitError
-from autograder.staging import submission_name
+from autograder.errors import KitError, SubmissionError
+from autograder.staging import submission_name, unpack_zip, zip_members
 
 METADATA = "submission_metadata.yml"
+# a class's export: more entries and bytes than one submission may hold (each is staged with its own caps)
+EXPORT_MAX_MEMBERS = 200_000
+EXPORT_MAX_BYTES = 8 << 30
 SUBMISSION_SUFFIXES = (".zip", ".ipynb")
 # 2026-10-31T08:15, 20261031-0815, 2026-10-31_08-15-30Z, 2026-10-31 08:15:30+01:00
 _TIME_IN_NAME = re.compile(
@@ -43,20 +50,45 @@ class Entry:
     student: str
     submitted: datetime | None = None
     name: str = ""  # the output folder's name before it is made unique: from the student, else the path
+    origin: str = ""  # where it came from, when `path` is a temporary copy (an export zip's member)
 
     def folder_name(self) -> str:
         return self.name or submission_name(self.path)
 
 
-def collect(paths: list[Path], default_tz: tzinfo | None = None) -> list[Entry]:
+def collect(
+    paths: list[Path], default_tz: tzinfo | None = None, unpack_to: Path | None = None
+) -> list[Entry]:
     """Every submission named by ``paths``, in the order given (a folder's entries sorted by name).
-    Raises :class:`KitError` for a path that does not exist or metadata that cannot be read."""
+    An export zip is unpacked into a new folder inside ``unpack_to``, which must outlive the grading.
+    Raises :class:`KitError` for a path that does not exist, metadata that cannot be read, or an export zip
+    that is unsafe or given without ``unpack_to``."""
     entries: list[Entry] = []
-    for path in map(Path, paths):
+    for index, path in enumerate(map(Path, paths)):
         if not path.exists():
             raise KitError(f"no such submission: {path}")
+        if is_export_zip(path):
+            if unpack_to is None:
+                raise KitError(f"{path} is an export of many submissions: unzip it first")
+            folder = unpack_zip(path, unpack_to / f"export{index}", EXPORT_MAX_MEMBERS, EXPORT_MAX_BYTES)
+            found = _expand(folder, default_tz)
+            entries += [replace(e, origin=f"{path}:{e.path.relative_to(folder).as_posix()}") for e in found]
+            continue
         entries += _expand(path, default_tz)
     return entries
+
+
+def is_export_zip(path: Path) -> bool:
+    """Whether `path` is a zip of many submissions with their metadata (a Gradescope export), not one
+    submission's zip: ``submission_metadata.yml`` at its top or inside one single top folder. A corrupt zip
+    is not (it is graded as one submission, which says what is wrong with it)."""
+    if path.is_dir() or path.suffix.lower() != ".zip":
+        return False
+    try:
+        names = [n.replace("\\", "/").strip("/") for n in zip_members(path)]
+    except SubmissionError:
+        return False
+    return any(n == METADATA or (n.count("/") == 1 and n.endswith("/" + METADATA)) for n in names)
 
 
 def _expand(path: Path, default_tz: tzinfo | None) -> list[Entry]:

@@ -26,23 +26,10 @@ import torch
 
 from autograder.checks import GradeFailure
 from autograder.client import CallFailed, Submission
+from autograder.runner import TestResult
 
 VISIBILITIES = ("visible", "hidden", "after_due_date", "after_published")
 log = logging.getLogger("llmkit.grader")
-
-
-@dataclass
-class TestResult:
-    """One graded test, in the shape of a Gradescope results.json test entry."""
-
-    name: str
-    nodeid: str
-    max_score: float
-    score: float = 0.0
-    status: str = "failed"
-    output: str = ""
-    visibility: str = "visible"
-    duration: float = 0.0
 
 
 @dataclass
@@ -123,3 +110,14 @@ class GradingPlugin:
             result.output = "skipped, so it scores 0"
         elif report.when == "call" and report.passed and result.status == "pending":
             result.status, result.score, result.output = "passed", result.max_score, ""
+
+
+class OutputByTest:
+    """Tells the submission which test is running, so what it prints is attributed to that test."""
+
+    def __init__(self, submission: Submission) -> None:
+        self.submission = submission
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        self.submission.begin_section(item.nodeid)

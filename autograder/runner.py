@@ -5,6 +5,9 @@ then grades each submission in a forked child of itself (so a submission costs a
 start). Each child runs the suite with `GradingPlugin`, writes the submission's results and exits. With
 ``jobs > 1`` several children run at once. A child that crashes or overruns its time is reported as a
 grading error for that submission alone; the batch goes on.
+
+torch and pytest are imported only once there is something to grade (inside the functions that grade), so
+resuming a finished batch reads its saved reports and writes the gradebook in a fraction of a second.
 """
 
 from __future__ import annotations
@@ -22,21 +25,35 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-
-import pytest
+from typing import TYPE_CHECKING
 
 from autograder import confine, results
-from autograder.client import CallFailed, Limits, Submission, Zygote
 from autograder.course import Assignment, kit_root
 from autograder.errors import KitError
 from autograder.intake import Entry, from_file_name
-from autograder.plugin import GradingContext, GradingPlugin, TestResult, derive_seed
 from autograder.staging import Staged, copy_data, install_data, stage, unique_name
+
+if TYPE_CHECKING:
+    from autograder.client import Limits, Zygote
 
 TEST_OUTPUT_TAIL = 2000
 # address space a trusted grader child may add to what it maps when forked (replies are bounded by the
 # client's REPLY_CAP; this catches whatever else could grow): a hostile reply cannot take the batch down
 TRUSTED_MEMORY_BYTES = 3 << 30
+
+
+@dataclass
+class TestResult:
+    """One graded test, in the shape of a Gradescope results.json test entry."""
+
+    name: str
+    nodeid: str
+    max_score: float
+    score: float = 0.0
+    status: str = "failed"
+    output: str = ""
+    visibility: str = "visible"
+    duration: float = 0.0
 
 
 @dataclass
@@ -83,6 +100,8 @@ def suite_dir(assignment: Assignment, hidden: bool) -> Path:
 
 
 def limits_for(assignment: Assignment) -> Limits:
+    from autograder.client import Limits
+
     return Limits(
         call_timeout=assignment.call_timeout,
         cpu_seconds=assignment.time_limit,
@@ -119,6 +138,8 @@ def _quiet(suite: Path) -> Iterator[None]:
 
 def prewarm(suite: Path) -> None:
     """Import the suite (and what it imports) once in the parent, so forked children start warm."""
+    import pytest
+
     with _quiet(suite):
         pytest.main(_pytest_args(suite, False, collect_only=True), plugins=[])
 
@@ -134,6 +155,11 @@ def run_suite(
     fail_fast: bool = False,
 ) -> Report:
     """Grade one staged submission in this process."""
+    import pytest
+
+    from autograder.client import Submission
+    from autograder.plugin import GradingContext, GradingPlugin, OutputByTest, derive_seed
+
     start = time.monotonic()
     seed = derive_seed(assignment.folder, staged.digest)
     report = Report(
@@ -155,7 +181,7 @@ def run_suite(
         exchange=assignment.exchange,
     )
     context = GradingContext(submission=submission, seed=seed)
-    plugins = [GradingPlugin(context), _OutputByTest(submission)]
+    plugins = [GradingPlugin(context), OutputByTest(submission)]
     try:
         with _quiet(suite):
             code = pytest.main(_pytest_args(suite, fail_fast), plugins=plugins)
@@ -182,17 +208,6 @@ def run_suite(
     return report
 
 
-class _OutputByTest:
-    """Tells the submission which test is running, so what it prints is attributed to that test."""
-
-    def __init__(self, submission: Submission) -> None:
-        self.submission = submission
-
-    @pytest.hookimpl(tryfirst=True)
-    def pytest_runtest_setup(self, item: pytest.Item) -> None:
-        self.submission.begin_section(item.nodeid)
-
-
 @contextlib.contextmanager
 def _staging_folder() -> Iterator[Path]:
     """A private folder for staged submissions: others may pass through it (the sandboxed worker, running
@@ -213,6 +228,8 @@ def _kit_paths() -> list[Path]:
 def import_problems(assignment: Assignment, workspace: Path) -> list[str]:
     """Import the workspace's modules in a sandboxed worker, as grading will: "module: error" for each
     module that does not import (a missing file or a syntax error is reported without running anything)."""
+    from autograder.client import CallFailed, Submission, Zygote
+
     with _staging_folder() as stage_root:
         staged = stage(workspace, assignment, stage_root / "submission")
         if staged.problems:
@@ -310,7 +327,7 @@ def grade_batch(
 
     with _staging_folder() as stage_root:
         for index, (entry, name) in enumerate(zip(entries, names, strict=True)):
-            source = str(entry.path)
+            source = entry.origin or str(entry.path)
             try:
                 staged = stage(entry.path, assignment, stage_root / name)
             except KitError as exc:
@@ -337,6 +354,8 @@ def grade_batch(
         if out is not None:
             _write_gradebook(out, [reports[i] for i in sorted(reports)], assignment, extensions)
         if pending:
+            from autograder.client import Zygote
+
             with (
                 confine.unreadable_to_others(secret),
                 Zygote(hidden=_kit_paths() + outputs, limits=limits_for(assignment)) as zygote,

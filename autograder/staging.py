@@ -236,13 +236,15 @@ def _read_zip(path: Path) -> tuple[dict[str, bytes], list[str]]:
     return files, problems
 
 
-def _checked_members(path: Path, archive: zipfile.ZipFile) -> list[zipfile.ZipInfo]:
+def _checked_members(
+    path: Path, archive: zipfile.ZipFile, max_members: int = MAX_MEMBERS, max_bytes: int = MAX_TOTAL_BYTES
+) -> list[zipfile.ZipInfo]:
     """All members, after refusing archives that are too large or hold unsafe entries."""
     members = archive.infolist()
-    if len(members) > MAX_MEMBERS:
-        raise SubmissionError(f"{path}: more than {MAX_MEMBERS} entries in the zip")
-    if sum(info.file_size for info in members) > MAX_TOTAL_BYTES:
-        raise SubmissionError(f"{path}: more than {MAX_TOTAL_BYTES // (1024 * 1024)} MB once unpacked")
+    if len(members) > max_members:
+        raise SubmissionError(f"{path}: more than {max_members} entries in the zip")
+    if sum(info.file_size for info in members) > max_bytes:
+        raise SubmissionError(f"{path}: more than {max_bytes // (1024 * 1024)} MB once unpacked")
     seen: set[str] = set()
     for info in members:
         name = info.filename
@@ -289,15 +291,54 @@ def _ignored_part(part: str) -> bool:
     return part.startswith(".") or part in _IGNORED_PARTS
 
 
-def _read_member(path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
+def _read_member(
+    path: Path, archive: zipfile.ZipFile, info: zipfile.ZipInfo, cap: int = MAX_MODULE_BYTES
+) -> bytes:
     """A member's bytes, reading at most the size cap whatever the header claims."""
-    if info.file_size > MAX_MODULE_BYTES:
-        raise SubmissionError(f"{path}: {info.filename} is larger than {MAX_MODULE_BYTES // 1024} KB")
+    if info.file_size > cap:
+        raise SubmissionError(f"{path}: {info.filename} is larger than {cap // 1024} KB")
     with archive.open(info) as handle:
-        data = handle.read(MAX_MODULE_BYTES + 1)
-    if len(data) > MAX_MODULE_BYTES or len(data) != info.file_size:
+        data = handle.read(cap + 1)
+    if len(data) > cap or len(data) != info.file_size:
         raise SubmissionError(f"{path}: {info.filename} does not match its recorded size")
     return data
+
+
+def zip_members(path: Path) -> list[str]:
+    """The entry names of the zip `path` (no entry is read); a corrupt archive is a SubmissionError."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            return archive.namelist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise SubmissionError(f"{path}: not a valid zip file ({exc})") from None
+
+
+def unpack_zip(path: Path, dest: Path, max_members: int, max_bytes: int) -> Path:
+    """Unpack the zip `path` (many submissions: a class's export) into the new folder `dest`, with the
+    checks of a submission's zip: no absolute path or ``..``, no symbolic link, no encrypted or repeated
+    entry, at most `max_members` entries and `max_bytes` in all, each entry read within its stated size.
+    ``__MACOSX`` and hidden entries are left out. Nothing unpacked is run: each submission in it is staged
+    later like any other."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = _checked_members(path, archive, max_members, max_bytes)
+            dest.mkdir(parents=True)
+            for info in members:
+                parts = [p for p in info.filename.replace("\\", "/").split("/") if p]
+                if not parts or any(_ignored_part(part) for part in parts):
+                    continue
+                target = dest.joinpath(*parts)
+                if info.is_dir():
+                    target.mkdir(parents=True, exist_ok=True)
+                    continue
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(_read_member(path, archive, info, cap=max_bytes))
+    except SubmissionError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError) as exc:  # fmt: skip
+        raise SubmissionError(f"{path}: not a valid zip file ({exc})") from None
+    return dest
 
 
 def _read_notebook(path: Path, assignment: Assignment) -> tuple[dict[str, bytes], list[str]]:

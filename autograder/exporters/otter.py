@@ -25,7 +25,7 @@ from pathlib import Path
 
 from autograder.bundle import zip_folder
 from autograder.course import Assignment
-from autograder.exporters.gradescope import SETUP_SH, TORCH_PIN, copy_kit
+from autograder.exporters.gradescope import copy_kit, setup_script
 from autograder.exporters.notebooks import file_of, new_out_folder, suite_tests, template_notebook
 
 KIT = "llmkit"  # the folder of the kit inside the zip
@@ -76,7 +76,7 @@ def export_otter(assignment: Assignment, out: Path) -> Path:
             )
         config = {"lang": "python", "plugins": [{PLUGIN: {"assignment": assignment.id}}]}
         (folder / "otter_config.json").write_text(json.dumps(config, indent=2) + "\n")
-        setup = SETUP_SH.format(torch=TORCH_PIN, root=f"/autograder/source/{KIT}", extra="[notebooks]")
+        setup = setup_script(assignment, folder / KIT, source=KIT, more_extras=("notebooks",))
         (folder / "setup.sh").write_text(setup)
         (folder / "run_autograder").write_text(RUN_AUTOGRADER.format(module=PLUGIN.rsplit(".", 1)[0]))
         for script in ("setup.sh", "run_autograder"):

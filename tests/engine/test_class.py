@@ -14,9 +14,11 @@ import os
 import re
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import time
+import zipfile
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -90,6 +92,43 @@ def test_gradescope_export_gives_students_and_times(tmp_path):
     (single / "submission_metadata.yml").write_text(":created_at: [not, a, time\n")
     with pytest.raises(KitError, match="cannot read the submission metadata"):
         collect([single])
+
+
+def zip_export(export: Path, dest: Path) -> Path:
+    """The export as Gradescope hands it out: one zip, its folder at the top."""
+    with zipfile.ZipFile(dest, "w") as archive:
+        for path in sorted(export.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(export.parent).as_posix())
+    return dest
+
+
+def test_an_export_zip_is_read_as_the_unzipped_export(tmp_path):
+    export = make_export(tmp_path)
+    archive = zip_export(export, tmp_path / "export.zip")
+    unpacked = tmp_path / "unpacked"
+    unpacked.mkdir()
+    entries = collect([archive], A3.due.tzinfo, unpacked)
+    plain = collect([export], A3.due.tzinfo)
+    assert [(e.folder_name(), e.student, e.submitted) for e in entries] == [
+        (e.folder_name(), e.student, e.submitted) for e in plain
+    ]
+    assert entries[0].origin == f"{archive}:assignment_5512_export/submission_318204411"
+    assert (entries[0].path / "model.py").read_bytes() == (plain[0].path / "model.py").read_bytes()
+    with pytest.raises(KitError, match="unzip it first"):
+        collect([archive])
+    # what the stager refuses in one submission's zip, it refuses in an export: '..', links, absolute paths
+    for name, member in [("dots", "../evil.py"), ("abs", "/etc/evil.py"), ("link", "sub/link.py")]:
+        bad = tmp_path / f"{name}.zip"
+        shutil.copy(archive, bad)
+        with zipfile.ZipFile(bad, "a") as handle:
+            info = zipfile.ZipInfo(member)
+            if name == "link":
+                info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            handle.writestr(info, "/etc/passwd")
+        with pytest.raises(KitError, match="unsafe entry|symbolic link"):
+            collect([bad], None, unpacked)
+    assert not (tmp_path / "evil.py").exists() and not list(unpacked.rglob("link.py"))
 
 
 def test_file_names_give_students_and_times(tmp_path):
@@ -202,6 +241,11 @@ def test_class_report_draws_the_plots_and_orders_tests_by_difficulty(tmp_path):
     assert page.count('src="data:image/png;base64,') == 4
     assert page.index("test_0") < page.index("test_2")
     assert "mean 2.0" in page
+    path.write_text(page.replace("mean 2.0", "edited"))  # a page drawn from the same numbers is kept
+    classreport.write_class_report(tmp_path, "a3 test", reports, rows)
+    assert "edited" in path.read_text()
+    classreport.write_class_report(tmp_path, "a3 test, regraded", reports, rows)  # other inputs: redrawn
+    assert "edited" not in path.read_text() and "mean 2.0" in path.read_text()
 
 
 def test_shard_slices_are_a_partition(tmp_path):
@@ -219,8 +263,24 @@ def test_shard_slices_are_a_partition(tmp_path):
 # Grading for real: one batch, killed and resumed, then the same class in four shards
 
 
+# The public tests: what is tested here is the class machinery (resume, late policy, reports, shards), and
+# they grade in a fraction of the hidden suite's time; the hidden suite's scores are tested in tests/quality.
+SUITE = "--public"
+
+
 def _grade_command(export: Path, out: Path, *options: str) -> list[str]:
-    return [sys.executable, "-m", "autograder", "grade", "a3", str(export), "--out", str(out), *options]
+    return [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        "a3",
+        str(export),
+        "--out",
+        str(out),
+        SUITE,
+        *options,
+    ]
 
 
 @pytest.fixture(scope="module")
@@ -232,9 +292,10 @@ def night(tmp_path_factory):
     extensions = tmp / "extensions.csv"
     extensions.write_text("student,due,days\n2026005,,1\n")
     out = tmp / "out"
-    options = ("--jobs", "1", "--extensions", str(extensions))
-    batch = subprocess.Popen(_grade_command(export, out, *options), cwd=ROOT, stdout=subprocess.DEVNULL,
-                             stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    options = ("--extensions", str(extensions))
+    command = _grade_command(export, out, *options, "--jobs", "1")
+    batch = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                             start_new_session=True)  # fmt: skip
     deadline = time.monotonic() + 600
     try:
         while len(intact_results(out)) < 3 and batch.poll() is None and time.monotonic() < deadline:
@@ -246,8 +307,8 @@ def night(tmp_path_factory):
         batch.wait()
     kept = {name: (out / name / results.REPORT).read_bytes() for name in done_before_kill}
     (out / "2026002" / results.REPORT).write_text('{"format": 1, "report": {"na')  # partial, never trusted
-    resumed = subprocess.run(_grade_command(export, out, *options, "--regrade", "2026003"), cwd=ROOT,
-                             capture_output=True, text=True, timeout=900)  # fmt: skip
+    command = _grade_command(export, out, *options, "--regrade", "2026003", "--jobs", "2")
+    resumed = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=900)
     return {"export": export, "out": out, "extensions": extensions, "done": done_before_kill,
             "gradebook_at_kill": gradebook_at_kill, "kept": kept, "resumed": resumed}  # fmt: skip
 
@@ -255,14 +316,16 @@ def night(tmp_path_factory):
 def test_a_killed_batch_resumes_with_one_result_per_submission(night):
     out, resumed = night["out"], night["resumed"]
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    assert night["done"] == {"2026001", "2026002", "2026003"}, "killed part-way, after three submissions"
+    first = {"2026001", "2026002", "2026003"}
+    assert first <= night["done"] < set(NAMES), f"killed part-way, after three submissions: {night['done']}"
     assert set(night["gradebook_at_kill"]) <= night["done"], "a gradebook row without its result file"
     folders = sorted(p.name for p in out.iterdir() if p.is_dir())
     assert folders == sorted(NAMES), "exactly one result folder per submission"
     assert intact_results(out) == set(NAMES)
     assert (out / "2026001" / results.REPORT).read_bytes() == night["kept"]["2026001"], "graded twice"
     assert (out / "2026003" / results.REPORT).read_bytes() != night["kept"]["2026003"], "--regrade ignored"
-    assert re.search(r"graded now +5\n", resumed.stdout), resumed.stdout
+    regraded = len(NAMES) - len(night["done"]) + 2  # the missing ones, the damaged one, the one asked for
+    assert re.search(rf"graded now +{regraded}\n", resumed.stdout), resumed.stdout
     book = read_gradebook(out / results.GRADEBOOK)
     assert list(book) == NAMES
     for name, row in book.items():
@@ -292,15 +355,34 @@ def test_reports_for_students_and_for_the_class(night):
 
 
 def test_a_finished_batch_resumes_without_grading(night):
-    command = _grade_command(night["export"], night["out"], "--extensions", str(night["extensions"]))
-    proc = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    """Nothing left to grade: the run reads the saved reports and rewrites the gradebook, and imports
+    neither torch nor pytest nor matplotlib (the class report, drawn from the same numbers, stays as it
+    is). The time is printed and checked only loosely (a loaded machine must not fail it); the imports are
+    what keeps it under a few seconds."""
+    page = (night["out"] / classreport.REPORT_FILE).read_bytes()
+    probe = ("import sys; from autograder.cli import main; code = main(sys.argv[1:]); "
+             "print('heavy:', [m for m in ('torch', 'pytest', 'matplotlib') if m in sys.modules]); "
+             "sys.exit(code)")  # fmt: skip
+    command = ["grade", "a3", str(night["export"]), "--out", str(night["out"]), SUITE, "--extensions",
+               str(night["extensions"])]  # fmt: skip
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-c", probe, *command], cwd=ROOT, capture_output=True, text=True,
+                          timeout=600)  # fmt: skip
+    elapsed = time.monotonic() - start
+    print(f"resuming the finished batch: {elapsed:.2f} s")
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert re.search(r"already graded \(resumed\) +6\n", proc.stdout), proc.stdout
     assert re.search(r"graded now +0\n", proc.stdout), proc.stdout
+    assert "heavy: []" in proc.stdout, proc.stdout
+    assert (night["out"] / classreport.REPORT_FILE).read_bytes() == page
+    assert elapsed < 60, f"resuming took {elapsed:.1f} s"
 
 
 def test_four_shards_equal_one_unsharded_run(night, tmp_path):
-    export, extensions = night["export"], night["extensions"]
+    """The shards grade the export as Gradescope hands it out, one zip (`llmkit grade a3 export.zip`); the
+    merged gradebook equals the unsharded run's on the unzipped folder in every column but `source`."""
+    extensions = night["extensions"]
+    export = zip_export(night["export"], tmp_path / "assignment_5512_export.zip")
     outs = [tmp_path / f"shard{i}" for i in range(4)]
     commands = [_grade_command(export, outs[i], "--shard", f"{i}/4", "--extensions", str(extensions))
                 for i in range(4)]  # fmt: skip
@@ -314,8 +396,12 @@ def test_four_shards_equal_one_unsharded_run(night, tmp_path):
                            str(merged), "--extensions", str(extensions)], cwd=ROOT, capture_output=True,
                           text=True, timeout=300)  # fmt: skip
     assert proc.returncode == 0, proc.stderr
-    unsharded = (night["out"] / results.GRADEBOOK).read_text()
-    assert (merged / results.GRADEBOOK).read_text() == unsharded
+    unsharded = read_gradebook(night["out"] / results.GRADEBOOK)
+    book = read_gradebook(merged / results.GRADEBOOK)
+    assert list(book) == list(unsharded)
+    for name, row in book.items():
+        assert row["source"] == f"{export}:assignment_5512_export/{Path(unsharded[name]['source']).name}"
+        assert {**row, "source": ""} == {**unsharded[name], "source": ""}
     assert intact_results(merged) == set(NAMES)
 
     # a shard given twice overlaps; a shard left out is a gap, named, and the exit code says so

@@ -169,7 +169,8 @@ def test_export_gradescope_bundle(tmp_path):
         assert "tests/public/a3_attention/_common.py" in names  # the hidden suite's shared GPT-2 helpers
         assert not any(n.startswith("solutions/") for n in names)
         assert archive.getinfo("run_autograder").external_attr >> 16 & 0o111
-        assert "llmkit grade a3 /autograder/submission" in archive.read("run_autograder").decode()
+        assert 'grade a3 "$ROOT/submission"' in archive.read("run_autograder").decode()
+        assert archive.read("constraints-cpu.txt").decode().splitlines()[-1] == "torch==2.13.0+cpu"
 
 
 def test_export_gradescope_bundle_carries_the_declared_data(tmp_path):
@@ -196,3 +197,5 @@ def test_export_gradescope_bundle_carries_the_declared_data(tmp_path):
         assert files and all(p.relative_to(ROOT).as_posix() in names for p in files)
     with pytest.raises(KitError, match="declares data that does not exist"):
         export_gradescope(dataclasses.replace(a3, data=("no-such-file",)), tmp_path / "missing.zip")
+    with pytest.raises(KitError, match="pyproject.toml does not define it"):
+        export_gradescope(dataclasses.replace(a3, extras=("no-such-extra",)), tmp_path / "extra.zip")

@@ -277,3 +277,16 @@ def test_the_file_exchange_is_declared_per_assignment(tmp_path: Path) -> None:
     ):
         with pytest.raises(CourseError, match=message):
             load_course(write(tmp_path, BASE + f"    exchange: {bad}\n"))
+
+
+def test_the_extras_a_suite_needs_are_declared_per_assignment(tmp_path: Path) -> None:
+    course = load_course(write(tmp_path, BASE + "    extras: [lora, chat-oracles]\n"))
+    assert course.assignments["a4_context"].extras == ("lora", "chat-oracles")
+    assert course.assignments["a3_attention"].extras == ()
+    for bad, message in (
+        ("[lora, lora]", "listed twice"),
+        ("[Lora!]", "extra of pyproject"),
+        ("lora", "a list"),
+    ):
+        with pytest.raises(CourseError, match=message):
+            load_course(write(tmp_path, BASE + f"    extras: {bad}\n"))

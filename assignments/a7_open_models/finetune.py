@@ -394,6 +394,97 @@ def check_with_transformers(models: Path, heldout: list[dict]) -> dict:
     }
 
 
+def model_card(log: dict) -> str:
+    """``models/MODEL_CARD.md``: what the shipped files are, how they were made, and the measured numbers."""
+    cfg, pre, lo, full = log["config"], log["pretrain"], log["lora"], log["full"]
+    mib = 2**20
+
+    def acc(run: dict, task: str) -> str:
+        return f"{100 * run['heldout']['accuracy'][task]:.0f} %"
+
+    def state(run: dict) -> str:
+        b = run["training_state_bytes"]
+        return f"{b['weights'] / mib:.2f} + {b['gradients'] / mib:.2f} + {b['optimizer'] / mib:.2f}"
+
+    n_held = len(log["heldout"])
+    per_task = n_held // len(TASKS)
+    lines = [
+        "# The shipped model and adapter",
+        "",
+        "Made by `finetune.py` (seed {seed}, {threads} torch thread), which also wrote `data/` and"
+        " `finetune_log.json`; every number below is read from that log.".format(**log),
+        "",
+        "| file | what |",
+        "| --- | --- |",
+        f"| `base/` | a LLaMA-layout decoder in Hugging Face format (`config.json`, `model.safetensors`):"
+        f" {pre['total']:,} parameters, {cfg['num_hidden_layers']} layers, hidden size {cfg['hidden_size']},"
+        f" {cfg['num_attention_heads']} query heads sharing {cfg['num_key_value_heads']} KV heads, SwiGLU"
+        f" {cfg['intermediate_size']}, vocabulary {cfg['vocab_size']}"
+        f' (`chat.ChatTokenizer("{log["family"]}")`) |',
+        f"| `lora/` | a LoRA adapter in peft's layout (`adapter_config.json`, `adapter_model.safetensors`):"
+        f" r = {lo['r']}, alpha = {lo['alpha']}, on {', '.join(lo['targets'])} of every layer |",
+        "",
+        "## How they were made",
+        "",
+        f"- Pretraining from scratch on {pre['tokens_in_corpus']:,} tokens of generated prose and records"
+        f" (never an instruction): {pre['steps']} AdamW steps of {pre['batch']} windows of {SEQ_LEN} tokens,"
+        f" peak learning rate {pre['lr']}; loss {pre['loss'][0][1]:.2f} -> {pre['loss'][-1][1]:.2f} nats"
+        f" per token; {pre['cpu_seconds'] / 60:.1f} min of CPU ({pre['wall_seconds'] / 60:.1f} min wall on"
+        " a shared machine).",
+        f"- Fine-tuning on `data/instructions.jsonl` ({log['family']} chat format, loss on the assistant's"
+        f" tokens only), {lo['steps']} steps of {lo['batch']} conversations, the same batches for LoRA"
+        f" (learning rate {lo['lr']}) and for full fine-tuning (learning rate {full['lr']}).",
+        "",
+        f"## Held-out exact match ({n_held} prompts, {per_task} per task, greedy decoding)",
+        "",
+        "| task | base model | LoRA | full fine-tuning |",
+        "| --- | --- | --- | --- |",
+    ]
+    lines += [f"| {t} | {acc(pre, t)} | {acc(lo, t)} | {acc(full, t)} |" for t in (*TASKS, "all")]
+    lines += [
+        "",
+        "JSON and lookup prompts use names that no training conversation has; held-out lists are lists that"
+        " no training conversation has. An answer counts when the text before the end-of-turn token is"
+        " exactly the expected one.",
+        "",
+        "## LoRA against full fine-tuning",
+        "",
+        "| | LoRA | full |",
+        "| --- | --- | --- |",
+        f"| trainable parameters | {lo['trainable']:,} ({100 * lo['trainable'] / lo['total']:.1f} %)"
+        f" | {full['trainable']:,} (100 %) |",
+        f"| weights + gradients + AdamW state (MiB) | {state(lo)} | {state(full)} |",
+        f"| peak memory of the training process (MiB) | {lo['peak_memory_mb']} | {full['peak_memory_mb']} |",
+        f"| loss, first -> last logged | {lo['loss'][0][1]:.3f} -> {lo['loss'][-1][1]:.3f}"
+        f" | {full['loss'][0][1]:.3f} -> {full['loss'][-1][1]:.3f} |",
+        f"| CPU time (s) | {lo['cpu_seconds']} | {full['cpu_seconds']} |",
+        f"| wall time (s) | {lo['wall_seconds']} | {full['wall_seconds']} |",
+        "",
+        "At this size the process's memory is mostly Python and PyTorch themselves; the training state is the"
+        " part LoRA shrinks, and the one that decides at billions of parameters. Times are from a shared"
+        " 2-core machine and vary from run to run.",
+    ]
+    check = log.get("transformers_check", {})
+    if "skipped" not in check:
+        lines += [
+            "",
+            "## Read by the ecosystem's own tools",
+            "",
+            f'`transformers.LlamaForCausalLM.from_pretrained("base")` gives the kit decoder\'s logits within'
+            f' {check["base_vs_hf"]:.1e}; with `peft.PeftModel.from_pretrained(model, "lora")` on top, the'
+            f" kit's LoRA model's within {check['lora_vs_peft']:.1e} (the adapter itself moves the logits by"
+            f" up to {check['adapter_effect']:.2f}).",
+        ]
+    lines += ["", "## Answers before and after (the first held-out prompt of each task)", ""]
+    for task in TASKS:
+        i = next(i for i, ex in enumerate(log["heldout"]) if ex["task"] == task)
+        ex = log["heldout"][i]
+        lines += [f"- {task}: `{ex['prompt']!r}`, expected `{ex['answer']!r}`"]
+        for name, run in (("base", pre), ("LoRA", lo), ("full", full)):
+            lines += [f"  - {name}: `{run['heldout']['answers'][i]!r}`"]
+    return "\n".join(lines) + "\n"
+
+
 PHASES = {
     "pretrain": pretrain,
     "lora": lambda m, d, s: finetune("lora", m, d, s),
@@ -425,6 +516,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true", help="a few steps of each phase, into a temporary folder")
     ap.add_argument("--finetune-only", action="store_true", help="keep models/base and its log, redo 3 to 5")
+    ap.add_argument("--card", action="store_true", help="only rewrite MODEL_CARD.md from the log")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads (the budgets are for one core)")
     ap.add_argument("--models", type=Path, default=MODELS, help=argparse.SUPPRESS)
@@ -446,6 +538,9 @@ def main() -> None:
     models, data = args.models, args.data
     models.mkdir(parents=True, exist_ok=True)
     log_path = models / "finetune_log.json"
+    if args.card:
+        (models / "MODEL_CARD.md").write_text(model_card(json.loads(log_path.read_text())), encoding="utf-8")
+        return
     if args.finetune_only:
         log = json.loads(log_path.read_text(encoding="utf-8"))
     else:
@@ -460,6 +555,7 @@ def main() -> None:
     log["heldout"] = heldout
     log["transformers_check"] = check_with_transformers(models, heldout)
     log_path.write_text(json.dumps(log, indent=1) + "\n", encoding="utf-8")
+    (models / "MODEL_CARD.md").write_text(model_card(log), encoding="utf-8")
     for phase in ("pretrain", "lora", "full"):
         print(phase, log[phase]["heldout"]["accuracy"], f"{log[phase]['cpu_seconds']} s CPU")
     print(log["transformers_check"])

@@ -295,17 +295,38 @@ def answer(decoder: Decoder, prompt: str, max_new_tokens: int = MAX_ANSWER) -> s
     return TOKENIZER.decode(new)
 
 
+def well_formed(example: dict, reply: str) -> bool:
+    """Whether a reply has the task's form, right or wrong: JSON with the three keys; one city (or pet) for a
+    lookup; as many list items as asked, each a word of the lists' vocabulary."""
+    if example["task"] == "json":
+        try:
+            value = json.loads(reply)
+        except ValueError:
+            return False
+        return isinstance(value, dict) and list(value) == ["name", "city", "pet"]
+    if example["task"] == "lookup":
+        return reply in (CITIES if "Where" in example["prompt"] else PETS)
+    items = example["prompt"].removeprefix("Reverse: ").split(", ")
+    got = reply.split(", ")
+    return len(got) == len(items) and all(g in COLOURS + PETS for g in got)
+
+
+def score(heldout: list[dict], answers: list[str]) -> dict:
+    """Per task and over all prompts: ``accuracy`` (exact match) and ``well_formed`` (see there), with the
+    answers."""
+    out: dict = {"accuracy": {}, "well_formed": {}, "answers": answers}
+    for key, check in (("accuracy", lambda ex, a: a == ex["answer"]), ("well_formed", well_formed)):
+        for task in (*TASKS, "all"):
+            hits = [
+                check(ex, a) for ex, a in zip(heldout, answers, strict=True) if task in ("all", ex["task"])
+            ]
+            out[key][task] = round(sum(hits) / len(hits), 3)
+    return out
+
+
 def evaluate(decoder: Decoder, heldout: list[dict]) -> dict:
-    """Exact-match accuracy per task on the held-out prompts, and every answer."""
-    answers = [answer(decoder, ex["prompt"]) for ex in heldout]
-    accuracy = {}
-    for task in TASKS:
-        hits = [a == ex["answer"] for a, ex in zip(answers, heldout, strict=True) if ex["task"] == task]
-        accuracy[task] = round(sum(hits) / len(hits), 3)
-    accuracy["all"] = round(
-        sum(a == ex["answer"] for a, ex in zip(answers, heldout, strict=True)) / len(heldout), 3
-    )
-    return {"accuracy": accuracy, "answers": answers}
+    """The model's greedy answers to the held-out prompts, scored (see ``score``)."""
+    return score(heldout, [answer(decoder, ex["prompt"]) for ex in heldout])
 
 
 # ------------------------------------------------------------------------------------------------ phases
@@ -400,7 +421,8 @@ def model_card(log: dict) -> str:
     mib = 2**20
 
     def acc(run: dict, task: str) -> str:
-        return f"{100 * run['heldout']['accuracy'][task]:.0f} %"
+        h = run["heldout"]
+        return f"{100 * h['accuracy'][task]:.0f} % ({100 * h['well_formed'][task]:.0f} %)"
 
     def state(run: dict) -> str:
         b = run["training_state_bytes"]
@@ -445,7 +467,8 @@ def model_card(log: dict) -> str:
         "",
         "JSON and lookup prompts use names that no training conversation has; held-out lists are lists that"
         " no training conversation has. An answer counts when the text before the end-of-turn token is"
-        " exactly the expected one.",
+        " exactly the expected one; in brackets, the share of answers of the right form, right or wrong"
+        " (`well_formed`: JSON with the three keys, one city or pet, as many list items as asked).",
         "",
         "## LoRA against full fine-tuning",
         "",
@@ -538,8 +561,12 @@ def main() -> None:
     models, data = args.models, args.data
     models.mkdir(parents=True, exist_ok=True)
     log_path = models / "finetune_log.json"
-    if args.card:
-        (models / "MODEL_CARD.md").write_text(model_card(json.loads(log_path.read_text())), encoding="utf-8")
+    if args.card:  # rescore the logged answers (the scoring may have changed) and rewrite the card
+        log = json.loads(log_path.read_text(encoding="utf-8"))
+        for phase in ("pretrain", "lora", "full"):
+            log[phase]["heldout"] = score(log["heldout"], log[phase]["heldout"]["answers"])
+        log_path.write_text(json.dumps(log, indent=1) + "\n", encoding="utf-8")
+        (models / "MODEL_CARD.md").write_text(model_card(log), encoding="utf-8")
         return
     if args.finetune_only:
         log = json.loads(log_path.read_text(encoding="utf-8"))

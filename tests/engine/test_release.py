@@ -14,7 +14,7 @@ import zipfile
 
 import pytest
 
-from autograder.course import load_course
+from autograder.course import kit_root, load_course
 
 CPU_INDEX = re.compile(r"\s--index-url\s+https://download\.pytorch\.org/whl/cpu")
 
@@ -49,6 +49,12 @@ def test_release_readme_is_the_students(llmkit, tmp_path):
     assert len(commands) == 2, commands
     assert "torch==2.13.0" in commands[0] and CPU_INDEX.search(commands[0]), "CPU-only torch, pinned"
     assert "-c constraints.txt" in commands[0]
+    # every handout's notebook, data and models ship: the notebooks read them in the student's workspace
+    root = kit_root() / "assignments"
+    kit = {p.relative_to(root) for p in root.rglob("*") if p.is_file() and p.suffix != ".pyc"}
+    kit = {p for p in kit if not any(part.startswith((".", "__")) for part in p.parts)}  # caches, checkpoints
+    shipped = {p.relative_to(out / "assignments") for p in (out / "assignments").rglob("*") if p.is_file()}
+    assert kit <= shipped, f"not in the release: {sorted(map(str, kit - shipped))[:5]}"
 
 
 @pytest.mark.skipif(shutil.which("python3.11") is None, reason="needs python3.11 on PATH, as the README says")

@@ -44,6 +44,17 @@ def _set_lora(module, rng, r, d_in, d_out, prefix=""):
     return A, B
 
 
+def _inject_llama(sub, llama, targets, r, alpha, **kwargs):
+    """inject_lora on the submission's LLaMA; the names it returns, checked to be wrapped layers' names."""
+    names = sub.call("lora.inject_lora", llama, targets, r, alpha, **kwargs)
+    expect(
+        isinstance(names, list)
+        and all(isinstance(n, str) and n.rsplit(".", 1)[-1] in targets for n in names),
+        f"inject_lora(llama, {targets}) should return the names of the layers it wrapped: {str(names)[:80]}",
+    )
+    return names
+
+
 def _expected(base, x, A, B, scaling):
     with torch.no_grad():
         return base(x) + scaling * (x @ A.T) @ B.T
@@ -293,7 +304,7 @@ def test_adapter_loads_in_peft(sub, seed, rng):
         (["v_proj"], 4, 3.0, True),
     ]:
         local, llama = L.llama_pair(sub, seed % 1000 + 2)
-        names = sub.call("lora.inject_lora", llama, targets, r, alpha, use_rslora=rslora)
+        names = _inject_llama(sub, llama, targets, r, alpha, use_rslora=rslora)
         for name in names:  # random A and B, as after training
             _set_lora(llama, rng, r, *L.LLAMA_SHAPES[name.rsplit(".", 1)[-1]], prefix=f"{name}.")
         ids = torch.randint(37, (2, 7), generator=rng)
@@ -334,7 +345,7 @@ def test_save_adapter_files(sub, seed, rng):
     """save_adapter(model, folder) writes adapter_config.json and adapter_model.safetensors that peft loads
     (read back in the submission's process, loaded here with PeftModel.from_pretrained)"""
     local, llama = L.llama_pair(sub, seed % 1000 + 4)
-    names = sub.call("lora.inject_lora", llama, ["up_proj"], 2, 4.0)
+    names = _inject_llama(sub, llama, ["up_proj"], 2, 4.0)
     for name in names:
         _set_lora(llama, rng, 2, 24, 40, prefix=f"{name}.")
     sub.call("lora.save_adapter", llama, "adapter")

@@ -21,7 +21,8 @@ import sys
 import pytest
 import torch
 
-from autograder.checks import expect, expect_close, expect_tensor
+from autograder.checks import GradeFailure, expect, expect_close, expect_tensor
+from autograder.client import CallFailed
 from autograder.course import kit_root
 
 sys.path.insert(0, str(kit_root() / "tests" / "public" / "a7_open_models"))
@@ -323,7 +324,8 @@ def test_adapter_loads_in_peft(sub, seed, rng):
 @pytest.mark.points(3)
 def test_peft_adapter_loads(sub, seed, rng):
     """an adapter made by peft.get_peft_model (config and state dict as peft saves them) loads with
-    load_adapter into the submission's copy of the LLaMA and gives peft's logits, before and after merge"""
+    load_adapter into the submission's copy of the LLaMA and gives peft's logits, before and after merge;
+    one with a tensor its config's layers lack is refused with an error naming it (the handout's KeyError)"""
     for targets, r, alpha, rslora in [
         (["o_proj", "gate_proj"], 2, 5.0, False),
         (["q_proj", "v_proj"], 4, 6.0, True),
@@ -338,6 +340,17 @@ def test_peft_adapter_loads(sub, seed, rng):
         L.expect_same_logits(L.remote_logits(llama, ids), want, f"{what}: logits after load_adapter")
         sub.call("lora.merge_lora", llama)
         L.expect_same_logits(L.remote_logits(llama, ids), want, f"{what}: logits after merge_lora")
+    local, llama = L.llama_pair(sub, seed % 1000 + 5)
+    config, state = L.peft_adapter(L.peft_model(local, ["v_proj"], 2, 4.0, rng))
+    extra = next(k for k in sorted(state) if ".v_proj.lora_A." in k).replace(".v_proj.", ".k_proj.")
+    what = f"load_adapter of a peft adapter on ['v_proj'] with one more tensor, {extra}"
+    try:
+        sub.call("lora.load_adapter", llama, config, {**state, extra: torch.zeros(2, 24)})
+    except CallFailed as exc:
+        text = str(exc)
+        expect(extra in text, f"{what}: the error should name it; it said: {text.splitlines()[0][:300]}")
+        return
+    raise GradeFailure(f"{what}: loaded without an error; a tensor of no LoRA layer is a mistake")
 
 
 @pytest.mark.points(1)

@@ -400,6 +400,7 @@ def render_template(title: str, assignment_id: str, starters: dict[str, str]) ->
     import nbformat
 
     siblings = {Path(module).stem for module in starters}
+    _refuse_shared_names(starters, siblings)
     cells: list[Any] = [
         nbformat.v4.new_markdown_cell(
             f"# {title}: notebook template\n\n"
@@ -452,6 +453,46 @@ def render_template(title: str, assignment_id: str, starters: dict[str, str]) ->
         cell.id = f"cell-{number}"
     notebook = nbformat.v4.new_notebook(cells=cells, metadata=_KERNEL)
     return nbformat.writes(notebook) + "\n"
+
+
+def _refuse_shared_names(starters: dict[str, str], siblings: set[str]) -> None:
+    """Raise `BuildError` when two modules bind the same top-level name to different things: in the one
+    namespace of a notebook the later would silently replace the earlier (``FAMILIES`` of one module read
+    by the code of another). The same import in several modules (``import torch``) is fine."""
+    seen: dict[str, tuple[str, str]] = {}  # name -> (module, what binds it)
+    for module, source in starters.items():
+        for node in ast.parse(source).body:
+            if _imports_sibling(node, siblings):
+                continue
+            for name, what in _bindings(node):
+                first = seen.setdefault(name, (module, what))
+                if first[0] != module and (first[1] != what or what == "code"):
+                    raise BuildError(
+                        f"{first[0]} and {module} both define {name!r} at the top level; a template notebook "
+                        "is one namespace, so rename one of them"
+                    )
+
+
+def _bindings(node: ast.stmt) -> list[tuple[str, str]]:
+    """The top-level names a statement binds, each with what it binds them to: the dotted name an import
+    binds (``torch.nn`` for ``from torch import nn`` and for ``import torch.nn as nn``), or "code"."""
+    if isinstance(node, ast.Import):
+        return [(a.asname or a.name.split(".")[0], a.name if a.asname else a.name.split(".")[0])
+                for a in node.names]  # fmt: skip
+    if isinstance(node, ast.ImportFrom):
+        if node.module == "__future__":
+            return []
+        base = "." * node.level + (node.module or "")
+        return [(a.asname or a.name, f"{base}.{a.name}") for a in node.names]
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        return [(node.name, "code")]
+    targets = {
+        ast.Assign: lambda n: n.targets,
+        ast.AnnAssign: lambda n: [n.target],
+        ast.AugAssign: lambda n: [n.target],
+    }.get(type(node), lambda n: [])(node)
+    names = [sub.id for t in targets for sub in ast.walk(t) if isinstance(sub, ast.Name)]
+    return [(name, "code") for name in names if name != "__all__"]
 
 
 def _cell(module: str, role: str, source: str, name: str | None = None) -> Any:

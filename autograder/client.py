@@ -66,6 +66,8 @@ class Limits:
     max_file_bytes: int = 16 << 20
     max_disk_bytes: int = 64 << 20
     namespaces: bool = True
+    # library modules the fork server imports before it serves (course.yml ``preload``), for every worker
+    preload: tuple[str, ...] = ()
 
 
 @dataclass
@@ -97,6 +99,7 @@ class Zygote:
             "max_procs": self.limits.max_procs,
             "max_file_bytes": self.limits.max_file_bytes,
             "max_disk_bytes": self.limits.max_disk_bytes,
+            "preload": list(self.limits.preload),
             "work_root": str(self.tmp),
             "uid_base": 61000 + (os.getpid() * 64) % 3000,
         }

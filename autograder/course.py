@@ -34,6 +34,7 @@ ROOT_ENV = "LLMKIT_ROOT"
 FOLDER_RE = re.compile(r"a([1-9][0-9]*)_[a-z][a-z0-9_]*")
 MODULE_RE = re.compile(r"[A-Za-z][A-Za-z0-9_]*\.py")
 EXCHANGE_DIRECTIONS = ("in", "out")  # see exchange.py
+PRELOAD_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")  # a dotted module name
 DATA_PART_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")  # no "..", no hidden names
 EXTRA_RE = re.compile(r"[a-z0-9][a-z0-9-]*")  # an optional-dependency group of pyproject.toml
 
@@ -51,6 +52,7 @@ _ASSIGNMENT_KEYS = {
     "data": False,
     "exchange": False,
     "extras": False,
+    "preload": False,
     **_DEFAULT_KEYS,
 }
 _LATE_KEYS = {"grace_minutes": False, "penalty_per_day": True, "max_days_late": False}
@@ -97,6 +99,8 @@ class Assignment:
     exchange: tuple[str, ...] = ()
     # the optional-dependency groups of pyproject.toml that the hidden suite needs when it grades
     extras: tuple[str, ...] = ()
+    # library modules the fork server imports once, before any submission, so that no worker pays for them
+    preload: tuple[str, ...] = ()
 
     def late_multiplier(self, submitted: datetime) -> float:
         """The factor applied to the score of work submitted at ``submitted`` (timezone-aware)."""
@@ -322,6 +326,21 @@ class _Reader:
             found.append(value)
         return tuple(found)
 
+    def preload(self, entry: _Entry, modules: tuple[str, ...]) -> tuple[str, ...]:
+        """Library modules to import in the fork server: dotted names, none of them a submitted module."""
+        own = {m.removesuffix(".py") for m in modules} | {"_notebook"}
+        found: list[str] = []
+        for item_entry, value in self.items(entry, "a list of module names"):
+            if not isinstance(value, str) or not PRELOAD_RE.fullmatch(value) or value in found:
+                got = "listed twice" if value in found else f"got {_describe(item_entry.value)}"
+                message = f"expected a library module name such as transformers, {got}"
+                raise self.error(item_entry.line, item_entry.path, message)
+            if value.split(".")[0] in own:
+                message = f"{value} is a module of the submission; only libraries are preloaded"
+                raise self.error(item_entry.line, item_entry.path, message)
+            found.append(value)
+        return tuple(found)
+
     def data(self, entry: _Entry) -> tuple[str, ...]:
         """Relative paths inside the assignment's folder: no absolute path, no ``..``, nothing hidden."""
         paths: list[str] = []
@@ -432,6 +451,7 @@ class _Reader:
         data = self.data(fields["data"]) if "data" in fields else ()
         exchange = self.exchange(fields["exchange"]) if "exchange" in fields else ()
         extras = self.extras(fields["extras"]) if "extras" in fields else ()
+        preload = self.preload(fields["preload"], modules) if "preload" in fields else ()
         clash = sorted(set(modules) & {d.split("/")[0] for d in data})
         if clash:
             raise self.error(fields["data"].line, fields["data"].path, f"{clash[0]} is a submitted module")
@@ -461,6 +481,7 @@ class _Reader:
             data=data,
             exchange=exchange,
             extras=extras,
+            preload=preload,
         )
 
 

@@ -106,6 +106,7 @@ def limits_for(assignment: Assignment) -> Limits:
         call_timeout=assignment.call_timeout,
         cpu_seconds=assignment.time_limit,
         memory_mb=assignment.memory_limit_mb,
+        preload=assignment.preload,
     )
 
 

@@ -6,11 +6,12 @@ A submission is one of:
 - a ``.zip``: its ``*.py`` files at the top level, or inside one single top folder (what zipping a folder
   gives); ``__MACOSX``, ``__pycache__`` and hidden entries are ignored;
 - a notebook (``.ipynb``): its graded code cells, in order, become one module ``_notebook.py``, and every
-  module the assignment expects (``attention.py``, ...) is written as ``from _notebook import *``. A notebook
-  therefore defines everything in one namespace. A code cell is graded when the kit's template tagged it
-  (cell metadata ``llmkit``) or when it only defines names (imports, ``def``, ``class``, assignments without
-  calls); any other cell is exploration (prints, plots, training loops) and is kept as comments only, so
-  it never runs when graded. IPython-only lines (``%magic``, ``!shell``, ``?help``) are commented out.
+  module the assignment expects (``attention.py``, ...) is written as a module that takes every public name
+  of ``_notebook`` (whatever ``__all__`` a cell sets). A notebook therefore defines everything in one
+  namespace. A code cell is graded when the kit's template tagged it (cell metadata ``llmkit``) or when it
+  only defines names (imports, ``def``, ``class``, assignments without calls); any other cell is
+  exploration (prints, plots, training loops) and is kept as comments only, so it never runs when graded.
+  IPython-only lines (``%magic``, ``!shell``, ``?help``) are commented out.
 
 :func:`stage` copies the modules into a fresh folder, world-readable so that an unprivileged worker can import
 them, and reports what is wrong with them (missing modules, syntax errors, text that is not UTF-8) without
@@ -351,12 +352,20 @@ def _read_notebook(path: Path, assignment: Assignment) -> tuple[dict[str, bytes]
     source, origin = _notebook_source([(text, module is not None) for text, module in cells])
     source += _module_owners(cells, assignment)
     files = {NOTEBOOK_MODULE: source.encode("utf-8")}
-    shim = b"from _notebook import *  # noqa: F401,F403  (the notebook defines every name)\n"
+    shim = _NOTEBOOK_SHIM.encode("utf-8")
     for module in assignment.modules:
         files[module] = shim
     problems = [] if cells else [f"{path.name}: the notebook has no code cells"]
     problems += _syntax_problems(NOTEBOOK_MODULE, files[NOTEBOOK_MODULE], origin)
     return files, problems
+
+
+# Every module of a notebook submission: all public names of the notebook, whatever `__all__` a cell set (a
+# module's `__all__` in a notebook would otherwise hide the other modules' names from every file).
+_NOTEBOOK_SHIM = (
+    "import _notebook  # the notebook defines every name\n\n"
+    "globals().update({_k: _v for _k, _v in vars(_notebook).items() if not _k.startswith('_')})\n"
+)
 
 
 def _read_limited(path: Path, limit: int) -> bytes:

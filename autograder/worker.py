@@ -278,10 +278,13 @@ def zygote(control_fd: int, policy_json: str) -> None:
 
     `policy` holds the hidden paths, the limits (``cpu_seconds``, ``memory_mb``, ``max_procs``,
     ``max_file_bytes``, ``max_disk_bytes``), ``namespaces``, ``work_root`` (where worker directories are
-    made) and ``uid_base``. A request is ``{"submission": folder}`` with four descriptors; nothing else in it
-    is read. The zygote ends when the trusted side closes its end of the channel.
+    made), ``uid_base`` and ``preload`` (library modules imported here once, so that every worker starts
+    with them). A request is ``{"submission": folder}`` with four descriptors; nothing else in it is read.
+    The zygote ends when the trusted side closes its end of the channel.
     """
     policy = json.loads(policy_json)
+    for name in policy.get("preload", []):  # before the memory budget is measured: workers share them
+        importlib.import_module(name)
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped by the kernel
     control = socket.socket(fileno=control_fd)
     # a worker starts as a copy of this process, torch's reserved address space included: its memory budget

@@ -32,7 +32,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from torch import Tensor
 
-FAMILIES = ("llama", "mistral", "qwen2", "gemma", "phi3")
+MODEL_TYPES = ("llama", "mistral", "qwen2", "gemma", "phi3")
 
 
 @dataclass
@@ -40,7 +40,7 @@ class ArchConfig:
     """The decoder's hyperparameters and family switches (see the table at the top of the module).
 
     Attributes:
-        model_type: one of ``FAMILIES``.
+        model_type: one of ``MODEL_TYPES``.
         vocab_size, hidden_size, intermediate_size: V, C, F.
         num_hidden_layers, num_attention_heads, num_key_value_heads, head_dim: layers, H, Hkv, d.
         rms_norm_eps: epsilon of every RMSNorm.
@@ -77,11 +77,11 @@ class ArchConfig:
         """The switches of a Hugging Face ``config.json`` (transformers 5.x names: the RoPE base is
         ``rope_parameters["rope_theta"]``; an older top-level ``rope_theta`` is read too).
 
-        Raises ``ValueError`` for a model_type outside ``FAMILIES`` or a RoPE variant this decoder does not
+        Raises ``ValueError`` for a model_type outside ``MODEL_TYPES`` or a RoPE variant this decoder does not
         implement (scaled RoPE, partial rotary)."""
         model_type = config.get("model_type")
-        if model_type not in FAMILIES:
-            raise ValueError(f"model_type {model_type!r} is not one of {FAMILIES}")
+        if model_type not in MODEL_TYPES:
+            raise ValueError(f"model_type {model_type!r} is not one of {MODEL_TYPES}")
         rope = dict(config.get("rope_parameters") or {})
         if rope.get("rope_type", "default") != "default" or rope.get("partial_rotary_factor", 1.0) != 1.0:
             raise ValueError(f"only plain RoPE over the whole head is implemented, got {rope}")

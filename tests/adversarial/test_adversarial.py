@@ -7,7 +7,10 @@ every module of an assignment's starter (``# base: starter``: it must score 0) o
 names ``ASSIGNMENT`` (the folder) and ``MODULES`` (the module names) and ``_LLMKIT_BASE`` (the public
 functions and classes the base module defined); after it, when the attack defines a module ``__getattr__``,
 every one of those names is rebound to ``__getattr__(name)``. ``# packaged: NAME.zip`` grades the attack as
-a zip of that name. An attack that gets what it should not prints ``LLMKIT-ATTACK-SUCCEEDED``.
+a zip of that name. An attack that gets what it should not prints ``LLMKIT-ATTACK-SUCCEEDED``. An attack on
+the file exchange names the file that collecting must refuse (``# refused: NAME``): where the assignment
+collects files (``exchange: [out]``), some test must report that refusal, so the attack cannot miss the
+exchange unnoticed.
 
 For each assignment and privilege mode, one `llmkit grade --jobs 2` batch grades every attack beside the
 reference, which must still score full; `llmkit check --hidden` runs the control-channel attack too. As root,
@@ -278,6 +281,20 @@ def test_attack_gains_nothing(graded, attack):
     succeeded = [line for text in texts for line in text.splitlines() if MARKER in line]
     assert not succeeded, f"{attack} in mode {graded['mode']}: {succeeded[:3]}"
     assert not [t for t in [*texts, feedback] if CONTROL.search(t)], f"{attack}: raw control characters"
+
+
+EXCHANGE_ATTACKS = [p.stem for p in ATTACK_FILES if _header(p, "refused")]
+
+
+@pytest.mark.parametrize("attack", EXCHANGE_ATTACKS)
+def test_exchange_attacks_are_refused_where_files_are_collected(graded, attack):
+    if "out" not in graded["assignment"].exchange:
+        pytest.skip(f"{graded['assignment'].id} collects no files from the submission")
+    refused = _header(HERE / "attacks" / f"{attack}.py", "refused")
+    lines = [line for t in _results(graded, attack)["tests"] for line in t["output"].splitlines()]
+    assert any("collecting " in line and refused in line for line in lines), (
+        f"{attack}: no test reports a collection refusing {refused}; the attack missed the exchange"
+    )
 
 
 def test_output_of_hidden_tests_stays_with_them(graded):

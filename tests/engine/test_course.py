@@ -266,6 +266,23 @@ def test_yaml_tags_are_never_executed(tmp_path: Path) -> None:
     assert not marker.exists()
 
 
+def test_preloaded_modules_are_libraries(tmp_path: Path) -> None:
+    base = BASE + "    modules: [rope.py]\n"
+    course = load_course(write(tmp_path, base + "    preload: [transformers.models.llama, safetensors]\n"))
+    assert course.assignments["a4_context"].preload == ("transformers.models.llama", "safetensors")
+    assert course.assignments["a3_attention"].preload == ()
+    for bad, message in (
+        ("[rope]", "rope is a module of the submission"),
+        ("[rope.helpers]", "is a module of the submission"),
+        ("[_notebook]", "is a module of the submission"),
+        ("[os, os]", "listed twice"),
+        ("['../x']", "a library module name"),
+        ("transformers", "a list"),
+    ):
+        with pytest.raises(CourseError, match=message):
+            load_course(write(tmp_path, base + f"    preload: {bad}\n"))
+
+
 def test_the_file_exchange_is_declared_per_assignment(tmp_path: Path) -> None:
     course = load_course(write(tmp_path, BASE + "    exchange: [in, out]\n"))
     assert course.assignments["a4_context"].exchange == ("in", "out")

@@ -24,9 +24,11 @@ Gradescope's autograder specification (https://gradescope-autograders.readthedoc
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -37,6 +39,7 @@ import pytest
 
 from autograder.cli import main
 from autograder.course import kit_root, load_course
+from autograder.exporters.gradescope import setup_script
 
 ROOT = kit_root()
 COURSE = load_course()
@@ -137,10 +140,22 @@ def test_setup_resolves_cpu_torch_and_the_declared_extras(tmp_path):
         if name in pins and name != "torch":
             assert version == pins[name], f"{name} {version} is not the pinned {pins[name]}"
     assert "peft" in versions, "the lora extra a7 declares"
-    assert "sentencepiece" in versions, "the chat-oracles extra a7 declares"
-    no_deps = json.loads((reports / "no-deps.json").read_text())["install"]
-    assert sorted(canonical(item["metadata"]["name"]) for item in no_deps) == ["fschat", "mistral-common"]
-    assert "mistral-common" not in versions and "fschat" not in versions
+    assert not (reports / "no-deps.json").exists(), "a7's extras install nothing without its dependencies"
+
+
+def test_setup_installs_the_no_deps_packages_of_a_declared_extra(tmp_path):
+    """An extra with packages in pyproject's [tool.llmkit.no-deps] (chat-oracles) gets its own --no-deps step,
+    after the kit's, and those packages are not in the kit's step."""
+    a7 = dataclasses.replace(COURSE.resolve("a7"), extras=("lora", "chat-oracles"))
+    kit = tmp_path / "kit"
+    kit.mkdir()
+    shutil.copyfile(ROOT / "constraints.txt", kit / "constraints.txt")
+    script = setup_script(a7, kit)
+    kit_step, no_deps_step = script.split("pip_install kit", 1)[1].split("pip_install no-deps", 1)
+    assert '-e "$SOURCE[lora,chat-oracles]"' in kit_step
+    assert no_deps_step.split("\n")[0].split()[-2:] == ["mistral-common", "fschat"]
+    assert "--no-deps" in no_deps_step.split("\n")[0]
+    assert (kit / "constraints-cpu.txt").read_text().strip().endswith("+cpu")
 
 
 def test_run_autograder_grades_a_submission_into_results_json(tmp_path):

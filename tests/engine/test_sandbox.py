@@ -6,6 +6,7 @@ import os
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -249,6 +250,22 @@ def test_a_fork_server_that_dies_at_start_up_fails_at_once_with_its_error(monkey
     with Zygote(limits=LIMITS) as z, pytest.raises(RuntimeError, match=failed):
         z.wait_ready()
     assert time.monotonic() - start < 10
+
+
+def test_preloaded_modules_are_there_before_the_submission_imports_them(sub):
+    """`preload` (course.yml) makes the fork server import libraries once: every worker starts with them."""
+    probe = "import sys\n\n\ndef loaded(name):\n    return name in sys.modules\n"
+    folder = make_submission({"probe.py": probe})
+    try:
+        with Zygote(hidden=[kit_root()], limits=replace(LIMITS, preload=("wave",))) as z:
+            preloaded = Submission(z, folder, LIMITS, modules=("probe.py",))
+            assert preloaded.call("probe.loaded", "wave") is True
+            preloaded.close()
+        plain = Submission(sub.zygote, folder, LIMITS, modules=("probe.py",))
+        assert plain.call("probe.loaded", "wave") is False
+        plain.close()
+    finally:
+        shutil.rmtree(folder)
 
 
 def test_modules_the_fork_server_never_imported_can_be_imported(sub):

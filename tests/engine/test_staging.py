@@ -6,6 +6,8 @@ import io
 import json
 import os
 import stat
+import subprocess
+import sys
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -343,7 +345,28 @@ def test_a_notebook_becomes_one_module_imported_by_every_expected_module(tmp_pat
         assert f"# {ipython}" in source
     assert "not code" not in source
     for module in ASSIGNMENT.modules:
-        assert (staged.path / module).read_text().startswith("from _notebook import *")
+        assert (staged.path / module).read_text().startswith("import _notebook")
+
+
+def test_every_module_of_a_notebook_has_all_its_public_names_whatever_all_says(tmp_path: Path) -> None:
+    """A cell that sets `__all__` (as a module of the reference may) hides no name from the other modules."""
+    path = tmp_path / "nb.ipynb"
+    path.write_bytes(
+        notebook(
+            ("code", "__all__ = ['softmax']\n\n\ndef softmax(x):\n    return x\n"),
+            ("code", "def forward(x):\n    return softmax(x)\n\n\ndef _helper():\n    return 0\n"),
+        )
+    )
+    staged = stage(path, ASSIGNMENT, tmp_path / "stage")
+    assert staged.problems == []
+    probe = (
+        "import sys; sys.path.insert(0, ''); import attention, model; "
+        "print(sorted(n for n in vars(model) if not n.startswith('__')))"
+    )
+    command = [sys.executable, "-I", "-c", probe]
+    proc = subprocess.run(command, cwd=staged.path, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.split() == ["['_notebook',", "'forward',", "'softmax']"]
 
 
 def test_a_notebook_syntax_error_names_the_cell(tmp_path: Path) -> None:

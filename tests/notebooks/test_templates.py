@@ -12,8 +12,9 @@ import shutil
 import nbformat
 import pytest
 
-from autograder.build import NOTEBOOK_KEY, build_notebooks, template_path
+from autograder.build import NOTEBOOK_KEY, build_notebooks, render_template, template_path
 from autograder.course import kit_root, load_course
+from autograder.errors import BuildError
 from autograder.staging import NOTEBOOK_MODULE, stage
 from tests.conftest import run_llmkit
 
@@ -67,6 +68,19 @@ def filled_template(folder: str, exploration: bool = True) -> nbformat.NotebookN
 def test_the_templates_are_current():
     stale = build_notebooks(ROOT, check=True)
     assert not stale, f"stale template notebooks (run `llmkit build`): {[str(p) for p in stale]}"
+
+
+def test_a_name_two_modules_define_differently_stops_the_build():
+    """In the notebook's one namespace the second `FAMILIES` would replace the first; the same import in both
+    modules, or one module importing the other, is fine."""
+    first = "import torch\nfrom torch import nn\n\nFAMILIES = ('llama',)\n"
+    second = "import torch.nn as nn\nfrom first import FAMILIES\n\n\ndef f():\n    return nn, FAMILIES\n"
+    assert render_template("demo", "a9", {"first.py": first, "second.py": second})
+    clash = "import torch\n\nFAMILIES = ('llama2', 'llama3')\n"
+    with pytest.raises(BuildError, match="first.py and second.py both define 'FAMILIES'"):
+        render_template("demo", "a9", {"first.py": first, "second.py": clash})
+    with pytest.raises(BuildError, match="both define 'nn'"):
+        render_template("demo", "a9", {"first.py": first, "second.py": "from other import nn\n"})
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS, ids=lambda a: a.folder)

@@ -112,3 +112,43 @@ MUTANTS = [
         "state[name] = tensor.contiguous()",
     ),
 ]
+
+# Survivors of the mutation tool (tests/quality/mutation.py) that do not change what the handout specifies.
+_FROM_HF = (
+    "architectures.py ArchConfig.from_hf | return cls(model_type=model_type, "
+    "vocab_size=config['vocab_size'], hidden_size=config['hidden_size'], "
+    "intermediate_size=config['intermediate_size'], "
+    "num_hidden_layers=config['num_hidden_layers'], num_attention_heads=heads, "
+    "num_key_value_heads=config.get('num_key_value_heads') or heads, "
+    "head_dim=config.get('head_dim') or config['hidden_size'] // heads, "
+    "rms_norm_eps=config.get('rms_norm_eps', 1e-06), "
+    "rope_theta=rope.get('rope_theta', config.get('rope_theta', 10000.0)), sliding_window=window, "
+    "hidden_act=config.get('hidden_act') or config.get('hidden_activation') or 'silu', "
+    "qkv_bias=model_type == 'qwen2' or bool(config.get('attention_bias', False)), "
+    "o_bias=model_type != 'qwen2' and bool(config.get('attention_bias', False)), "
+    "embed_scale=model_type == 'gemma', norm_offset=model_type == 'gemma', "
+    "tie_word_embeddings=bool(config.get('tie_word_embeddings', model_type == 'gemma')), "
+    "fused=model_type == 'phi3')"
+)
+EQUIVALENT = {
+    "architectures.py Attention.forward | key_positions = torch.arange(S, device=x.device) + "
+    "(positions[-1] + 1 - S) | `torch.arange(S, device=x.device) + (positions[-1] + 1 - S)` -> "
+    "`torch.arange(S, device=x.device) - (positions[-1] + 1 - S)`": (
+        "the cache keeps every key from position 0, so the last position plus one is S and the offset is 0: "
+        "adding or subtracting it gives the same key positions"
+    ),
+    "checkpoints.py save_pretrained | save_file(state, os.path.join(folder, SINGLE), metadata={'format': "
+    "'pt'}) | `save_file(state, os.path.join(folder, SINGLE), metadata={'format': 'pt'})` -> "
+    "`save_file(state, os.path.join(folder, SINGLE))`": (
+        "the pinned transformers (5.24) loads a model.safetensors without metadata as PyTorch weights, the "
+        "same tensors (checked by loading one with from_pretrained); the format tag matters to old loaders"
+    ),
+    f"{_FROM_HF} | `model_type == 'gemma'` -> `model_type != 'gemma'` #3": (
+        "only the default for a config.json without tie_word_embeddings changes; every config the pinned "
+        "transformers writes carries that key, and the handout makes it the switch of the tied head"
+    ),
+    "architectures.py rope_tables | angles = positions.float()[:, None] * inv_freq[None, :] | "
+    "`positions.float()` -> `positions`": (
+        "int64 positions times the float32 inverse frequencies promote to float32: the same angles"
+    ),
+}

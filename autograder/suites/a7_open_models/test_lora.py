@@ -21,7 +21,8 @@ import sys
 import pytest
 import torch
 
-from autograder.checks import expect, expect_close, expect_tensor
+from autograder.checks import GradeFailure, expect, expect_close, expect_tensor
+from autograder.client import CallFailed
 from autograder.course import kit_root
 
 sys.path.insert(0, str(kit_root() / "tests" / "public" / "a7_open_models"))
@@ -42,6 +43,17 @@ def _set_lora(module, rng, r, d_in, d_out, prefix=""):
     B = torch.randn(d_out, r, generator=rng) * 0.4
     module.call("load_state_dict", {f"{prefix}lora_A.weight": A, f"{prefix}lora_B.weight": B}, strict=False)
     return A, B
+
+
+def _inject_llama(sub, llama, targets, r, alpha, **kwargs):
+    """inject_lora on the submission's LLaMA; the names it returns, checked to be wrapped layers' names."""
+    names = sub.call("lora.inject_lora", llama, targets, r, alpha, **kwargs)
+    expect(
+        isinstance(names, list)
+        and all(isinstance(n, str) and n.rsplit(".", 1)[-1] in targets for n in names),
+        f"inject_lora(llama, {targets}) should return the names of the layers it wrapped: {str(names)[:80]}",
+    )
+    return names
 
 
 def _expected(base, x, A, B, scaling):
@@ -293,7 +305,7 @@ def test_adapter_loads_in_peft(sub, seed, rng):
         (["v_proj"], 4, 3.0, True),
     ]:
         local, llama = L.llama_pair(sub, seed % 1000 + 2)
-        names = sub.call("lora.inject_lora", llama, targets, r, alpha, use_rslora=rslora)
+        names = _inject_llama(sub, llama, targets, r, alpha, use_rslora=rslora)
         for name in names:  # random A and B, as after training
             _set_lora(llama, rng, r, *L.LLAMA_SHAPES[name.rsplit(".", 1)[-1]], prefix=f"{name}.")
         ids = torch.randint(37, (2, 7), generator=rng)
@@ -312,7 +324,8 @@ def test_adapter_loads_in_peft(sub, seed, rng):
 @pytest.mark.points(3)
 def test_peft_adapter_loads(sub, seed, rng):
     """an adapter made by peft.get_peft_model (config and state dict as peft saves them) loads with
-    load_adapter into the submission's copy of the LLaMA and gives peft's logits, before and after merge"""
+    load_adapter into the submission's copy of the LLaMA and gives peft's logits, before and after merge;
+    one with a tensor its config's layers lack is refused with an error naming it (the handout's KeyError)"""
     for targets, r, alpha, rslora in [
         (["o_proj", "gate_proj"], 2, 5.0, False),
         (["q_proj", "v_proj"], 4, 6.0, True),
@@ -327,6 +340,17 @@ def test_peft_adapter_loads(sub, seed, rng):
         L.expect_same_logits(L.remote_logits(llama, ids), want, f"{what}: logits after load_adapter")
         sub.call("lora.merge_lora", llama)
         L.expect_same_logits(L.remote_logits(llama, ids), want, f"{what}: logits after merge_lora")
+    local, llama = L.llama_pair(sub, seed % 1000 + 5)
+    config, state = L.peft_adapter(L.peft_model(local, ["v_proj"], 2, 4.0, rng))
+    extra = next(k for k in sorted(state) if ".v_proj.lora_A." in k).replace(".v_proj.", ".k_proj.")
+    what = f"load_adapter of a peft adapter on ['v_proj'] with one more tensor, {extra}"
+    try:
+        sub.call("lora.load_adapter", llama, config, {**state, extra: torch.zeros(2, 24)})
+    except CallFailed as exc:
+        text = str(exc)
+        expect(extra in text, f"{what}: the error should name it; it said: {text.splitlines()[0][:300]}")
+        return
+    raise GradeFailure(f"{what}: loaded without an error; a tensor of no LoRA layer is a mistake")
 
 
 @pytest.mark.points(1)
@@ -334,7 +358,7 @@ def test_save_adapter_files(sub, seed, rng):
     """save_adapter(model, folder) writes adapter_config.json and adapter_model.safetensors that peft loads
     (read back in the submission's process, loaded here with PeftModel.from_pretrained)"""
     local, llama = L.llama_pair(sub, seed % 1000 + 4)
-    names = sub.call("lora.inject_lora", llama, ["up_proj"], 2, 4.0)
+    names = _inject_llama(sub, llama, ["up_proj"], 2, 4.0)
     for name in names:
         _set_lora(llama, rng, 2, 24, 40, prefix=f"{name}.")
     sub.call("lora.save_adapter", llama, "adapter")

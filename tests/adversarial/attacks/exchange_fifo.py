@@ -4,6 +4,7 @@ Every call that is handed a folder of the worker's outbox runs the reference's c
 the folder; grading must refuse the collection with a clear message, never crash or read what it should not.
 Assignments whose suites collect nothing are unaffected (the reference's code runs as it is)."""
 # base: reference
+# refused: pipe.safetensors
 import functools
 import os
 import pickle
@@ -13,7 +14,7 @@ import torch
 
 
 def _plant(folder):
-    os.mkfifo(os.path.join(folder, "model.safetensors"))
+    os.mkfifo(os.path.join(folder, "pipe.safetensors"))  # a name of its own: the reference's files stay
 
 
 def _wrap(fn):

@@ -1,9 +1,11 @@
-"""Attack on the file exchange: a sparse file far over the collection's size cap.
+"""Attack on the file exchange: a sparse file far over the collection's size cap (the sandbox's file-size limit
+stops it), then a file over the cap of one collected file sent by a worker that skips the kit's own checks.
 
 Every call that is handed a folder of the worker's outbox runs the reference's code, then plants this in
 the folder; grading must refuse the collection with a clear message, never crash or read what it should not.
 Assignments whose suites collect nothing are unaffected (the reference's code runs as it is)."""
 # base: reference
+# refused: huge.safetensors
 import functools
 import os
 import pickle
@@ -13,6 +15,10 @@ import torch
 
 
 def _plant(folder):
+    def forged(path, max_files, max_bytes):
+        return [["huge.safetensors", torch.zeros((64 << 20) + 1, dtype=torch.uint8)]]
+
+    sys.modules["autograder.exchange"].read_outbox = forged
     with open(os.path.join(folder, "huge.safetensors"), "wb") as handle:
         handle.truncate(1 << 40)
 

@@ -4,6 +4,7 @@ Every call that is handed a folder of the worker's outbox runs the reference's c
 the folder; grading must refuse the collection with a clear message, never crash or read what it should not.
 Assignments whose suites collect nothing are unaffected (the reference's code runs as it is)."""
 # base: reference
+# refused: model.safetensors
 import functools
 import os
 import pickle

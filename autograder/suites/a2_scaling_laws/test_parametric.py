@@ -124,6 +124,7 @@ TRAP = dict(E=2.8, A=24.0, B=3840.0, alpha=0.6, beta=0.375)
 
 
 @pytest.mark.points(6)
+@pytest.mark.fit
 def test_fit_from_the_grid_recovers_the_law(sub, rng):
     """fit_parametric from the default grid recovers a known law (12 noise-free runs; one start gets stuck)"""
     n, d, _, loss = O.isoflop_runs(TRAP, [3e16, 1e18, 3e19], 4, rng)
@@ -151,6 +152,7 @@ def test_fit_from_the_grid_recovers_the_law(sub, rng):
 
 
 @pytest.mark.points(6)
+@pytest.mark.fit
 def test_fit_with_outliers(sub, rng):
     """fit_parametric from 3 given starts: the Huber optimum of noisy runs with 2 outliers (4 x 5 runs)"""
     n, d, loss = _runs(rng, [1e16, 1e17, 1e18, 1e19], 5, noise=0.004)
@@ -169,11 +171,15 @@ def test_fit_with_outliers(sub, rng):
         ["E", "A", "B", "alpha", "beta", "objective"],
         "fit_parametric",
     )
-    ref_theta, ref_f = O.oracle_fit(n, d, loss, starts)  # after the call: a failing call costs no oracle fit
     th = torch.tensor(
         [math.log(got["A"]), math.log(got["B"]), math.log(got["E"]), got["alpha"], got["beta"]], dtype=O.F64
     )
     f_got = float(O.oracle_objective(th, n, d, loss))
+    # The oracle runs after the call (a failing call costs no fit) from the first start and from the returned
+    # point: on these runs the three starts reach one optimum (the reference and torch.optim.LBFGS from each
+    # start agree on the seeds tried), and a returned point that is a minimum costs its run a few steps, one
+    # that is not is improved by it.
+    ref_theta, ref_f = O.oracle_fit(n, d, loss, torch.stack([starts[0], th]))
     expect(
         f_got <= ref_f * (1 + 1e-6) + 1e-15,
         f"fit_parametric (20 runs, 2 outliers, 3 starts): the summed Huber "

@@ -50,7 +50,7 @@ def scipy_loop(n, d, loss, starts: torch.Tensor) -> tuple[np.ndarray, float]:
         t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
         f = parametric.huber_objective(t, ln, ld, ll)
         f.backward()
-        return float(f), t.grad.numpy().copy()
+        return float(f.detach()), t.grad.numpy().copy()
 
     best_x, best_f = None, np.inf
     for s in starts.numpy():

@@ -10,6 +10,7 @@ relative to the kit's root. Usage:
 
     python assignments/a2_scaling_laws/bench_fit.py            # the whole grid on both sides
     python assignments/a2_scaling_laws/bench_fit.py --every 10 # every 10th start only (a quick look)
+    python assignments/a2_scaling_laws/bench_fit.py --data FILE.csv  # Epoch's CSV from elsewhere
 """
 
 import argparse
@@ -28,9 +29,9 @@ import parametric  # noqa: E402
 DATA = KIT.parent / "shared" / "data" / "chinchilla_epoch_svg_extracted.csv"
 
 
-def load() -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+def load(path: Path) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(N, D, loss) of Epoch's 245 points less the 5 highest losses; D = FLOP / (6N)."""
-    with DATA.open() as fh:
+    with path.open() as fh:
         rows = list(csv.DictReader(fh))
     n = torch.tensor([float(r["Model Size"]) for r in rows], dtype=torch.float64)
     c = torch.tensor([float(r["Training FLOP"]) for r in rows], dtype=torch.float64)
@@ -49,7 +50,7 @@ def scipy_loop(n, d, loss, starts: torch.Tensor) -> tuple[np.ndarray, float]:
         t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
         f = parametric.huber_objective(t, ln, ld, ll)
         f.backward()
-        return float(f), t.grad.numpy().copy()
+        return float(f.detach()), t.grad.numpy().copy()
 
     best_x, best_f = None, np.inf
     for s in starts.numpy():
@@ -62,10 +63,11 @@ def scipy_loop(n, d, loss, starts: torch.Tensor) -> tuple[np.ndarray, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--every", type=int, default=1, help="use every k-th start of the grid")
+    parser.add_argument("--data", type=Path, default=DATA, help="Epoch's CSV (default: shared data)")
     args = parser.parse_args()
-    if not DATA.is_file():
-        sys.exit(f"Epoch's Chinchilla data is not at {DATA}: see the handout for where it is published")
-    n, d, loss = load()
+    if not args.data.is_file():
+        sys.exit(f"Epoch's Chinchilla data is not at {args.data}: see the handout for where it is published")
+    n, d, loss = load(args.data)
     starts = parametric.init_grid()[:: args.every]
     print(f"{len(loss)} runs, {len(starts)} starts, torch threads {torch.get_num_threads()}")
 

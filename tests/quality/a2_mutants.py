@@ -123,9 +123,13 @@ MUTANTS = [
         "    if weights is not None:\n        per_run = per_run * weights\n",
         "",
     ),
-    # "single_init" (one start, the grid's first point, instead of the whole grid) is not listed: on the
-    # suite's noise-free and 3-start fits it converges to the same optimum, so it survives; a test on data
-    # where that start lands in a local minimum is still to be written.
+    (
+        "single_init",
+        "parametric.py",
+        "fit from one start only (the grid's first point) instead of the whole grid",
+        "    x0 = init_grid() if inits is None else inits.to(torch.float64)",
+        "    x0 = init_grid()[:1] if inits is None else inits.to(torch.float64)",
+    ),
     (
         "grid_wrong_range",
         "parametric.py",

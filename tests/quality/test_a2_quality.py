@@ -25,6 +25,16 @@ class TestA2Quality(AssignmentQuality):
         "test_predictions.py": 25,
     }
 
+    def test_single_start_loses_the_grid_fit(self, mutant_results):
+        """The mutant that fits from the grid's first start only loses the grid fit's points: on that test's
+        runs the start ends in a local minimum."""
+        lost = [
+            t["name"]
+            for t in mutant_results["single_init"]["tests"]
+            if t["score"] < t["max_score"] and not t["output"].startswith("not run")
+        ]
+        assert any("test_fit_from_the_grid_recovers_the_law" in name for name in lost), lost
+
 
 @pytest.mark.skipif(not EPOCH_CSV.is_file(), reason=f"Epoch AI's Chinchilla data is not at {EPOCH_CSV}")
 def test_reference_fit_reproduces_epoch_refit():

@@ -115,10 +115,19 @@ def test_init_grid(sub):
     expect_close(sub.call("parametric.init_grid"), ref, atol=1e-12, what="init_grid() [4500, 5]")
 
 
+# A law whose N term is small beside E and the D term: from the grid's first start (0, 0, -1, 0, 0) L-BFGS
+# ends in a local minimum where one power-law term has flattened into a constant (alpha or beta near 0.02),
+# a summed Huber objective near 4e-5 on each of the 10 jittered run sets tried with the reference's search,
+# while other starts of the grid reach the law itself (objective 0). A fit from one start only cannot pass the
+# test below.
+TRAP = dict(E=2.8, A=24.0, B=3840.0, alpha=0.6, beta=0.375)
+
+
 @pytest.mark.points(6)
+@pytest.mark.fit
 def test_fit_from_the_grid_recovers_the_law(sub, rng):
-    """fit_parametric with the default grid recovers a known law from noise-free runs (3 budgets x 4 sizes)"""
-    n, d, loss = _runs(rng, [3e16, 1e18, 3e19], 4)
+    """fit_parametric from the default grid recovers a known law (12 noise-free runs; one start gets stuck)"""
+    n, d, _, loss = O.isoflop_runs(TRAP, [3e16, 1e18, 3e19], 4, rng)
     got = O.fit_dict(
         sub.call("parametric.fit_parametric", n, d, loss, timeout=60),
         ["E", "A", "B", "alpha", "beta", "objective"],
@@ -127,7 +136,8 @@ def test_fit_from_the_grid_recovers_the_law(sub, rng):
     expect(
         got["objective"] < 1e-9,
         f"fit_parametric on noise-free runs of a known law (12 runs): the best summed "
-        f"Huber objective is {got['objective']:.3g}, a perfect fit exists (the true law gives 0)",
+        f"Huber objective is {got['objective']:.3g}, a perfect fit exists (the true law gives 0); "
+        "a single start ends in a local minimum on these runs: keep the best of the whole grid",
     )
     th = torch.tensor(
         [math.log(got["A"]), math.log(got["B"]), math.log(got["E"]), got["alpha"], got["beta"]], dtype=O.F64
@@ -142,6 +152,7 @@ def test_fit_from_the_grid_recovers_the_law(sub, rng):
 
 
 @pytest.mark.points(6)
+@pytest.mark.fit
 def test_fit_with_outliers(sub, rng):
     """fit_parametric from 3 given starts: the Huber optimum of noisy runs with 2 outliers (4 x 5 runs)"""
     n, d, loss = _runs(rng, [1e16, 1e17, 1e18, 1e19], 5, noise=0.004)
@@ -155,7 +166,6 @@ def test_fit_with_outliers(sub, rng):
             torch.tensor([5.0, 5.0, 0.5, 0.5, 0.5], dtype=O.F64),
         ]
     )
-    ref_theta, ref_f = O.oracle_fit(n, d, loss, starts)
     got = O.fit_dict(
         sub.call("parametric.fit_parametric", n, d, loss, inits=starts, timeout=60),
         ["E", "A", "B", "alpha", "beta", "objective"],
@@ -165,6 +175,11 @@ def test_fit_with_outliers(sub, rng):
         [math.log(got["A"]), math.log(got["B"]), math.log(got["E"]), got["alpha"], got["beta"]], dtype=O.F64
     )
     f_got = float(O.oracle_objective(th, n, d, loss))
+    # The oracle runs after the call (a failing call costs no fit) from the first start and from the returned
+    # point: on these runs the three starts reach one optimum (the reference and torch.optim.LBFGS from each
+    # start agree on the seeds tried), and a returned point that is a minimum costs its run a few steps, one
+    # that is not is improved by it.
+    ref_theta, ref_f = O.oracle_fit(n, d, loss, torch.stack([starts[0], th]))
     expect(
         f_got <= ref_f * (1 + 1e-6) + 1e-15,
         f"fit_parametric (20 runs, 2 outliers, 3 starts): the summed Huber "

@@ -78,6 +78,7 @@ def test_tokens_per_parameter(sub, rng):
 
 
 @pytest.mark.points(6)
+@pytest.mark.fit
 def test_bootstrap_refits(sub, rng):
     """bootstrap_parametric: each resample (J=3 rows of M=17 indices, repeats count twice) refit from init"""
     n, d, _, loss = O.isoflop_runs(LAW, [1e16, 1e17, 1e18, 1e19], 5, rng, noise=0.01)

@@ -1,5 +1,6 @@
-"""Alternative: Approach 3 with a hand-written max-subtracted log-sum-exp, F.huber_loss and
-itertools.product."""
+"""Alternative: Approach 3 with a hand-written max-subtracted log-sum-exp, F.huber_loss, itertools.product
+and a batched L-BFGS written its own way (row-major histories, a strong Wolfe search that extrapolates by 3
+and interpolates quadratically)."""
 
 import itertools
 
@@ -71,20 +72,33 @@ def init_grid() -> Tensor:
     return torch.tensor(list(itertools.product(ab, ab, e, ex, ex)), dtype=torch.float64)
 
 
+def _quadratic_step(lo_t: Tensor, lo_f: Tensor, lo_dg: Tensor, hi_t: Tensor, hi_f: Tensor) -> Tensor:
+    """Per problem, the minimiser of the parabola with value lo_f and slope lo_dg at lo_t and value hi_f at
+    hi_t, kept at least a tenth of the bracket away from either end; the midpoint where it has no minimum
+    inside or hi_f is not finite."""
+    h = hi_t - lo_t
+    curv = hi_f - lo_f - lo_dg * h  # [m]: h^2 times the parabola's leading coefficient
+    t = lo_t - lo_dg * h * h / (2.0 * curv)
+    ok = torch.isfinite(t) & torch.isfinite(hi_f) & (curv > 0)
+    t = torch.where(ok, t, lo_t + 0.5 * h)
+    near, far = lo_t + 0.1 * h, lo_t + 0.9 * h
+    return torch.minimum(torch.maximum(t, torch.minimum(near, far)), torch.maximum(near, far))
+
+
 def lbfgs(
     f,
     x0: Tensor,
-    max_iter: int = 300,
+    max_iter: int = 1000,
     history: int = 10,
-    gtol: float = 1e-9,
+    gtol: float = 1e-10,
     ftol: float = 1e-13,
 ) -> tuple[Tensor, Tensor]:
     """Minimise S independent problems at once with L-BFGS, one search per problem, vectorised across them.
 
-    Each row of ``x0`` is its own problem: it has its own gradient history (the last ``history`` steps and
-    gradient changes), its own initial Hessian scale, its own backtracking (Armijo) line search with its own
-    step length, and its own stopping test. Rows only share the tensor operations that carry them; a problem
-    that has stopped leaves the batch, so the work shrinks as problems converge.
+    Each row of ``x0`` is its own problem with its own history of (step, gradient change) pairs, kept newest
+    first in a [S, history, P] tensor, its own initial Hessian scale, its own stopping test and its own line
+    search for the strong Wolfe conditions: the trial step grows threefold until it brackets an acceptable
+    one, then the bracket shrinks by safeguarded quadratic interpolation. Converged problems leave the batch.
 
     Args:
         f: ``f(x, rows)`` maps points x [S', P] of the problems numbered ``rows`` (LongTensor [S']) to their
@@ -93,95 +107,119 @@ def lbfgs(
         max_iter: iterations at most.
         history: number of (step, gradient change) pairs kept per problem.
         gtol: a problem stops when its largest absolute gradient entry is below this.
-        ftol: ... or when an accepted step lowers its objective by less than ftol * (1 + |f|), or when its
-            line search finds no step that lowers it.
+        ftol: ... or when a step lowers its objective by less than ftol * (1 + |f|), or when its line search
+            finds no lower point.
 
     Returns:
         (x, fx): the final points [S, P] and objectives [S].
     """
-    S, P = x0.shape
+    c1, c2 = 1e-4, 0.9
 
-    def value_and_grad(x: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
+    def evaluate(x: Tensor, rows: Tensor) -> tuple[Tensor, Tensor]:
         x = x.detach().requires_grad_(True)
         fx = f(x, rows)
-        (g,) = torch.autograd.grad(fx.sum(), x)  # rows are independent, so d(sum)/dx_s = df_s/dx_s
+        (g,) = torch.autograd.grad(fx.sum(), x)  # row s of the gradient of the sum is problem s's gradient
         return fx.detach(), g
 
-    out_x, rows = x0.clone(), torch.arange(S)
+    S, P = x0.shape
+    rows = torch.arange(S)
     x = x0.clone()
-    fx, g = value_and_grad(x, rows)
-    out_f = fx.clone()
-    s_hist = torch.zeros(
-        history, S, P, dtype=x.dtype
-    )  # ring buffers per problem; a zero pair is an empty slot
-    y_hist = torch.zeros(history, S, P, dtype=x.dtype)
-    rho = torch.zeros(history, S, dtype=x.dtype)
-    gamma = torch.ones(S, dtype=x.dtype)  # per-problem initial inverse-Hessian scale
-    first = torch.ones(S, dtype=torch.bool)  # no step taken yet
-    live = g.abs().amax(dim=1) > gtol  # [S]
-    slot = 0
+    fx, g = evaluate(x, rows)
+    best_x, best_f = x.clone(), fx.clone()
+    s_mem = torch.zeros(S, history, P, dtype=x.dtype)  # newest pair first; zero pairs are empty and inert
+    y_mem = torch.zeros(S, history, P, dtype=x.dtype)
+    rho = torch.zeros(S, history, dtype=x.dtype)
+    scale = torch.ones(S, dtype=x.dtype)
+    fresh = torch.ones(S, dtype=torch.bool)  # no step taken yet
+    active = torch.isfinite(fx) & (g.abs().amax(dim=1) > gtol)
     for _ in range(max_iter):
-        # drop the problems that stopped: the batch only carries live ones
-        x, g, fx, rows, gamma, first = x[live], g[live], fx[live], rows[live], gamma[live], first[live]
-        s_hist, y_hist, rho = s_hist[:, live], y_hist[:, live], rho[:, live]
-        if rows.numel() == 0:
+        x, g, fx, rows, scale, fresh = (
+            x[active],
+            g[active],
+            fx[active],
+            rows[active],
+            scale[active],
+            fresh[active],
+        )
+        s_mem, y_mem, rho = s_mem[active], y_mem[active], rho[active]
+        m = rows.numel()
+        if m == 0:
             break
-        # two-loop recursion, per problem: slots newest first, then oldest first
+        # the two-loop recursion, H_k g for every problem
         q = g.clone()
-        alphas = []
+        coef = torch.zeros(m, history, dtype=x.dtype)
         for j in range(history):
-            k = (slot - 1 - j) % history
-            al = rho[k] * (s_hist[k] * q).sum(1)  # [S']
-            q -= al[:, None] * y_hist[k]
-            alphas.append((k, al))
-        d = gamma[:, None] * q
-        for k, al in reversed(alphas):
-            be = rho[k] * (y_hist[k] * d).sum(1)
-            d += s_hist[k] * (al - be)[:, None]
-        d = -d
-        slope = (g * d).sum(1)  # [S']
-        bad = slope >= 0  # not a descent direction: that problem restarts from steepest descent
-        if bool(bad.any()):
-            d[bad] = -g[bad]
-            slope = torch.where(bad, -(g * g).sum(1), slope)
-            s_hist[:, bad], y_hist[:, bad], rho[:, bad] = 0.0, 0.0, 0.0
-            gamma[bad] = 1.0
-        # a problem's first step has length 1 along -g/|g|_1, so a huge gradient cannot throw it away
-        t = torch.where(first | bad, (1.0 / g.abs().sum(1).clamp_min(1e-300)).clamp(max=1.0), 1.0)
-        # backtracking: each problem shrinks its own step until its own Armijo condition holds; the new
-        # step is the minimum of the quadratic through f(0), f'(0) and f(t), kept within [t/10, t/2]
-        pending = torch.arange(rows.numel())  # positions (in the live batch) still searching
-        x_new, f_new = x.clone(), fx.clone()
+            coef[:, j] = rho[:, j] * (s_mem[:, j] * q).sum(1)
+            q = q - coef[:, j, None] * y_mem[:, j]
+        r = scale[:, None] * q
+        for j in reversed(range(history)):
+            beta = rho[:, j] * (y_mem[:, j] * r).sum(1)
+            r = r + (coef[:, j] - beta)[:, None] * s_mem[:, j]
+        d = -r
+        slope = (g * d).sum(1)
+        uphill = ~(slope < 0)  # a direction that does not descend: forget the history, go down the gradient
+        d = torch.where(uphill[:, None], -g, d)
+        slope = torch.where(uphill, -(g * g).sum(1), slope)
+        keep_mem = (~uphill).to(x.dtype)
+        s_mem, y_mem, rho = (
+            s_mem * keep_mem[:, None, None],
+            y_mem * keep_mem[:, None, None],
+            rho * keep_mem[:, None],
+        )
+        scale = torch.where(uphill, torch.ones_like(scale), scale)
+        # without curvature information the first trial moves a unit of L1 length
+        step = torch.where(fresh | uphill, (1.0 / g.abs().sum(1).clamp_min(1e-300)).clamp(max=1.0), 1.0)
+
+        # per-problem strong Wolfe search; lo is the lowest point with sufficient decrease (step 0 at first)
+        lo_t, lo_f, lo_dg, lo_g = torch.zeros_like(fx), fx.clone(), slope.clone(), g.clone()
+        hi_t, hi_f = torch.full_like(fx, torch.inf), torch.full_like(fx, torch.inf)
+        searching = torch.ones(m, dtype=torch.bool)
         for _ in range(40):
-            tp, dp, f0, sl = t[pending], d[pending], fx[pending], slope[pending]
-            trial = x[pending] + tp[:, None] * dp
-            with torch.no_grad():
-                f_trial = f(trial, rows[pending])
-            ok = torch.isfinite(f_trial) & (f_trial <= f0 + 1e-4 * tp * sl)
-            x_new[pending[ok]], f_new[pending[ok]] = trial[ok], f_trial[ok]
-            curv = torch.where(torch.isfinite(f_trial), f_trial - f0 - sl * tp, torch.inf)
-            t_quad = -sl * tp**2 / (2 * curv.clamp_min(1e-300))
-            t[pending] = torch.minimum(torch.maximum(t_quad, 0.1 * tp), 0.5 * tp)
-            pending = pending[~ok]
-            if pending.numel() == 0:
+            idx = searching.nonzero().squeeze(1)
+            if idx.numel() == 0:
                 break
-        moved = torch.ones(rows.numel(), dtype=torch.bool)
-        moved[pending] = False
-        _, g_new = value_and_grad(x_new, rows)
+            t = step[idx]
+            f_t, g_t = evaluate(x[idx] + t[:, None] * d[idx], rows[idx])
+            dg_t = (g_t * d[idx]).sum(1)
+            too_high = ~torch.isfinite(f_t) | (f_t > fx[idx] + c1 * t * slope[idx]) | (f_t >= lo_f[idx])
+            flat = ~too_high & (dg_t.abs() <= -c2 * slope[idx])
+            # a lower point with the slope pointing at hi (or at infinity): the old lo becomes the far end
+            swap = ~too_high & ~flat & (dg_t * (hi_t[idx] - lo_t[idx]) >= 0)
+            hi_t[idx] = torch.where(too_high, t, torch.where(swap, lo_t[idx], hi_t[idx]))
+            hi_f[idx] = torch.where(too_high, f_t, torch.where(swap, lo_f[idx], hi_f[idx]))
+            lower = ~too_high
+            lo_t[idx] = torch.where(lower, t, lo_t[idx])
+            lo_f[idx] = torch.where(lower, f_t, lo_f[idx])
+            lo_dg[idx] = torch.where(lower, dg_t, lo_dg[idx])
+            lo_g[idx] = torch.where(lower[:, None], g_t, lo_g[idx])
+            nxt = torch.where(
+                torch.isfinite(hi_t[idx]),
+                _quadratic_step(lo_t[idx], lo_f[idx], lo_dg[idx], hi_t[idx], hi_f[idx]),
+                3.0 * t,
+            )
+            step[idx] = nxt
+            width = (hi_t[idx] - lo_t[idx]).abs()
+            searching[idx] = ~flat & (width > 1e-12 * lo_t[idx].clamp_min(1e-300))
+        moved = lo_t > 0
+        x_new = x + lo_t[:, None] * d
+        g_new = torch.where(moved[:, None], lo_g, g)
+        f_new = torch.where(moved, lo_f, fx)
         s_vec, y_vec = x_new - x, g_new - g
         sy, yy = (s_vec * y_vec).sum(1), (y_vec * y_vec).sum(1)
-        keep = moved & (sy > 1e-10 * (s_vec * s_vec).sum(1).sqrt() * yy.sqrt())  # curvature condition
-        s_hist[slot] = torch.where(keep[:, None], s_vec, 0.0)
-        y_hist[slot] = torch.where(keep[:, None], y_vec, 0.0)
-        rho[slot] = torch.where(keep, 1.0 / torch.where(keep, sy, 1.0), 0.0)
-        gamma = torch.where(keep, sy / torch.where(keep, yy, 1.0), gamma)
-        slot = (slot + 1) % history
-        small = (fx - f_new) <= ftol * (1.0 + f_new.abs())
-        x, g, fx = x_new, torch.where(moved[:, None], g_new, g), f_new
-        first = first & ~moved
-        out_x[rows], out_f[rows] = x, fx
-        live = moved & ~small & (g.abs().amax(dim=1) > gtol)
-    return out_x, out_f
+        usable = moved & (sy > 1e-10 * s_vec.norm(dim=1) * y_vec.norm(dim=1))
+        u = usable.to(x.dtype)
+        s_mem = torch.cat([(s_vec * u[:, None])[:, None], s_mem[:, :-1]], dim=1)
+        y_mem = torch.cat([(y_vec * u[:, None])[:, None], y_mem[:, :-1]], dim=1)
+        rho = torch.cat(
+            [torch.where(usable, 1.0 / torch.where(usable, sy, 1.0), 0.0)[:, None], rho[:, :-1]], 1
+        )
+        scale = torch.where(usable, sy / torch.where(usable, yy, 1.0), scale)
+        stalled = (fx - f_new) <= ftol * (1.0 + f_new.abs())
+        x, g, fx = x_new, g_new, f_new
+        fresh = fresh & ~moved
+        best_x[rows], best_f[rows] = x, fx
+        active = moved & ~stalled & (g.abs().amax(dim=1) > gtol)
+    return best_x, best_f
 
 
 def fit_parametric(

@@ -326,20 +326,30 @@ class _Reader:
             found.append(value)
         return tuple(found)
 
+    def names(
+        self, entry: _Entry, example: str, pattern: re.Pattern, expected: str
+    ) -> list[tuple[_Entry, str]]:
+        """The items of a list of distinct names that match ``pattern`` (``expected`` names one in errors)."""
+        found: list[tuple[_Entry, str]] = []
+        for item_entry, value in self.items(entry, example):
+            seen = value in [v for _, v in found]
+            if not isinstance(value, str) or not pattern.fullmatch(value) or seen:
+                got = "listed twice" if seen else f"got {_describe(item_entry.value)}"
+                raise self.error(item_entry.line, item_entry.path, f"expected {expected}, {got}")
+            found.append((item_entry, value))
+        return found
+
     def preload(self, entry: _Entry, modules: tuple[str, ...]) -> tuple[str, ...]:
         """Library modules to import in the fork server: dotted names, none of them a submitted module."""
         own = {m.removesuffix(".py") for m in modules} | {"_notebook"}
-        found: list[str] = []
-        for item_entry, value in self.items(entry, "a list of module names"):
-            if not isinstance(value, str) or not PRELOAD_RE.fullmatch(value) or value in found:
-                got = "listed twice" if value in found else f"got {_describe(item_entry.value)}"
-                message = f"expected a library module name such as transformers, {got}"
-                raise self.error(item_entry.line, item_entry.path, message)
+        found = self.names(
+            entry, "a list of module names", PRELOAD_RE, "a library module name such as transformers"
+        )
+        for item_entry, value in found:
             if value.split(".")[0] in own:
                 message = f"{value} is a module of the submission; only libraries are preloaded"
                 raise self.error(item_entry.line, item_entry.path, message)
-            found.append(value)
-        return tuple(found)
+        return tuple(value for _, value in found)
 
     def data(self, entry: _Entry) -> tuple[str, ...]:
         """Relative paths inside the assignment's folder: no absolute path, no ``..``, nothing hidden."""
@@ -365,14 +375,8 @@ class _Reader:
 
     def extras(self, entry: _Entry) -> tuple[str, ...]:
         """Names of pyproject.toml's optional-dependency groups, such as ``[lora]``."""
-        found: list[str] = []
-        for item_entry, value in self.items(entry, "a list such as [lora]"):
-            if not isinstance(value, str) or not EXTRA_RE.fullmatch(value) or value in found:
-                got = "listed twice" if value in found else f"got {_describe(item_entry.value)}"
-                message = f"expected the name of an extra of pyproject.toml such as lora, {got}"
-                raise self.error(item_entry.line, item_entry.path, message)
-            found.append(value)
-        return tuple(found)
+        expected = "the name of an extra of pyproject.toml such as lora"
+        return tuple(value for _, value in self.names(entry, "a list such as [lora]", EXTRA_RE, expected))
 
     def late_policy(self, entry: _Entry) -> LatePolicy | None:
         if isinstance(entry.value, ScalarNode) and self.scalar(entry) is None:

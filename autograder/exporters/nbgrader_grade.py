@@ -4,14 +4,12 @@ executes the notebook's code: the kit's grader stages it and runs it in a confin
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import nbformat
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Unicode
 
 from autograder.exporters.nbgrader import GRADE_PREFIX
-from autograder.exporters.notebooks import grade_notebook
+from autograder.exporters.notebooks import file_of, grade_notebook
 
 
 class LlmkitGrade(NbGraderPreprocessor):
@@ -27,7 +25,7 @@ class LlmkitGrade(NbGraderPreprocessor):
         earned: dict[str, float] = {}
         notes: dict[str, list[str]] = {}
         for test in report.tests:
-            stem = Path(test.nodeid.split("::")[0]).stem
+            stem = file_of(test.nodeid).removesuffix(".py")
             earned[stem] = earned.get(stem, 0.0) + test.score
             if test.score < test.max_score:
                 notes.setdefault(stem, []).append(f"FAIL {test.name}: {(test.output or 'failed')[:800]}")

@@ -133,7 +133,9 @@ def main() -> None:
     topics = make_topics(torch.Generator().manual_seed(args.seed + 100))
     held_out = sample(topics, 64, torch.Generator().manual_seed(args.seed + 200))
     start = time.time()
-    result = {"config": vars(args), "uniform_share": 1.0 / args.experts, "runs": {}}
+    # the output path is the machine's, not part of the experiment
+    config = {k: v for k, v in vars(args).items() if k != "out"}
+    result = {"config": config, "uniform_share": 1.0 / args.experts, "runs": {}}
     for name, coef in [("without_balancing", 0.0), ("with_balancing", args.coef)]:
         t0 = time.time()
         rec = run(coef, args, topics, held_out)
